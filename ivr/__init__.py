@@ -1,0 +1,74 @@
+"""ivr-line: an emergency-first, multilingual voice and SMS signposting line."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_mod
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the webhook app: settings, the line's content, Redis, the blueprint."""
+    from . import line as line_mod
+    from . import sessions, twiml, web
+    from .actions import Hangup, Say
+
+    app = Flask(__name__)
+    app.config.from_mapping(config_mod.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    cfg = app.config
+    cfg.setdefault("NUMBER_LANGUAGES", config_mod.number_languages())
+    cfg.setdefault("AUTO_LANGUAGES", config_mod.auto_languages())
+
+    if cfg["PROXY_COUNT"]:
+        n = cfg["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+
+    line = line_mod.build(cfg)          # refuses to start on an invalid catalogue
+    token = cfg["TWILIO_AUTH_TOKEN"]
+    if not token:
+        token = sessions.local_secret(cfg["DATA_DIR"], "local-auth-token")
+        log.warning("TWILIO_AUTH_TOKEN is not set: webhooks must be signed with the local token "
+                    "in %s (the simulator does this); real Twilio requests will get 403.",
+                    cfg["DATA_DIR"])
+    cfg["SIGNING_TOKEN"] = token
+    if cfg["SKIP_SIGNATURE_CHECK"]:
+        log.warning("!!! IVR_SKIP_SIGNATURE_CHECK is on: webhook signatures are NOT checked. "
+                    "Anyone can post to this line. Never use this in production. !!!")
+    secret = cfg["HASH_SECRET"] or sessions.local_secret(cfg["DATA_DIR"], "hash-secret")
+    client = sessions.connect(cfg["REDIS_URL"], cfg["DATA_DIR"], cfg["REDIS_TIMEOUT"])
+
+    en = line.texts["en"]
+    apology = en.prompt("error", **line.numbers)
+    app.extensions.update({
+        "ivr.line": line,
+        "ivr.store": sessions.Store(client, secret),
+        "ivr.validator": RequestValidator(token),
+        # Rendered once: answering an error must not depend on anything that can fail.
+        "ivr.errors": {
+            "voice": twiml.voice([Say(apology, "en"), Hangup()], line.languages, ""),
+            "sms": twiml.message(apology),
+        },
+    })
+    app.register_blueprint(web.bp)
+
+    @app.errorhandler(Exception)
+    def on_error(exc):
+        # Whatever went wrong, Twilio gets valid TwiML with the 999 guidance, never a 5xx.
+        if not isinstance(exc, HTTPException):
+            log.exception("error answering %s: %s", _path(), type(exc).__name__)
+        return web.emergency_answer()
+
+    return app
+
+
+def _path() -> str:
+    from flask import request
+    return request.path

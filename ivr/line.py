@@ -1,0 +1,101 @@
+"""The line's content, built once at start-up: catalogue, languages, texts and indexes.
+
+Everything here is read-only after `build`, so every request in every worker shares it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import catalogue as catalogue_mod
+from .catalogue import Catalogue
+from .i18n import (Language, Texts, compile_catalogues, load_languages, load_prompts,
+                   load_translations, po_status, source_messages)
+from .matching import Matcher, Target
+from .safety import Detector
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("repeat", "back", "more", "emergency", "main", "goodbye")
+SMS_COMMANDS = ("menu", "more", "help")
+
+
+@dataclass
+class Line:
+    catalogue: Catalogue
+    languages: dict[str, Language]      # every language described
+    offered: list[str]                  # codes offered to callers, English first
+    auto: set[str]                      # offered as automatic (machine) translations
+    texts: dict[str, Texts]
+    matchers: dict[str, Matcher]
+    detector: Detector
+    numbers: dict[str, str] = field(default_factory=dict)
+
+    def numbers_for_prompts(self) -> dict[str, str]:
+        return self.numbers
+
+    def language_of(self, code: str | None) -> str:
+        return code if code in self.offered else "en"
+
+
+def _forms(locales_dir: Path, code: str) -> dict[str, str]:
+    path = Path(locales_dir) / code / "forms.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _matcher(cat: Catalogue, texts: Texts, english: Texts | None, languages, offered,
+             forms: dict[str, str]) -> Matcher:
+    m = Matcher(forms)
+    sources = [(texts, 1.0)] + ([(english, 0.6)] if english is not None else [])
+    for t, scale in sources:
+        for svc in cat.services.values():
+            for word in t.words(svc.id, "keywords", svc.keywords):
+                m.add(word, Target("service", svc.id), 1.0 * scale)
+            for word in t.words(svc.id, "synonyms", svc.synonyms):
+                m.add(word, Target("service", svc.id), 0.9 * scale)
+        for c in cat.categories:
+            for word in t.words(c.id, "keywords", c.keywords):
+                m.add(word, Target("category", c.id), 0.8 * scale)
+    for code in offered:
+        lang = languages[code]
+        for word in {lang.english, lang.native, *lang.words}:
+            m.add(word, Target("language", code), 1.0)
+    for cmd in COMMANDS:
+        for word in texts.prompt(f"words_{cmd}").split(","):
+            m.add(word, Target("command", cmd), 1.2)
+    for cmd in SMS_COMMANDS:
+        for word in texts.prompt(f"sms_words_{cmd}").split(","):
+            m.add(word, Target("sms", cmd), 1.2)
+    return m
+
+
+def build(config) -> Line:
+    """Load, validate and index everything; raise on any inconsistency."""
+    cat = catalogue_mod.load(config["CATALOGUE_DIR"])
+    for clash in cat.clashes:
+        log.warning("catalogue: %s", clash)
+    prompts = load_prompts(config["PROMPTS_DIR"])
+    locales = Path(config["LOCALES_DIR"])
+    languages = load_languages(locales)
+    compile_catalogues(locales)
+    expected = source_messages(config["CATALOGUE_DIR"], config["PROMPTS_DIR"])
+    auto = {c.strip() for c in config.get("AUTO_LANGUAGES", ()) if c.strip()}
+    offered = ["en"]
+    for code in languages:
+        if code == "en":
+            continue
+        status = po_status(locales, code, expected)
+        if status.complete or (code in auto and status.missing == 0):
+            offered.append(code)
+        else:
+            log.info("language %s not offered: %d fuzzy, %d missing", code, status.fuzzy, status.missing)
+    texts = {code: Texts(languages[code], load_translations(locales, code), prompts) for code in offered}
+    matchers = {code: _matcher(cat, texts[code], None if code == "en" else texts["en"],
+                               languages, offered, _forms(locales, code)) for code in offered}
+    detector = Detector.load(Path(config["CATALOGUE_DIR"]) / "emergency")
+    c = cat.contacts
+    numbers = {"emergency": c["emergency"].number, "non_emergency": c["non-emergency"].number,
+               "relay": c["text-relay"].number}
+    return Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers)

@@ -1,0 +1,97 @@
+"""A service, put into words: the spoken version for a call and the SMS version.
+
+Both are composed from the service's translated text and its structured facts (contacts,
+hours, ages) through translated templates, so no translation ever retypes a phone number
+or an opening hour.
+"""
+from __future__ import annotations
+
+from .catalogue import Catalogue, ContactUse, Service
+from .i18n import Texts
+
+
+def site(url: str) -> str:
+    """`https://www.northants.police.uk/` -> `northants.police.uk`, as people say and type it."""
+    host = url.split("://", 1)[-1].strip("/")
+    return host[4:] if host.startswith("www.") else host
+
+
+def spoken_site(url: str) -> str:
+    return site(url).replace(".", " dot ")
+
+
+def spoken_number(number: str) -> str:
+    """Phone numbers are read digit by digit: "0 3 0 0, 1 2 3, 2 0 4 0"."""
+    return ", ".join(" ".join(group) for group in number.split())
+
+
+def title(texts: Texts, service: Service) -> str:
+    return texts.field(service.id, "title", service.title)
+
+
+def category_title(texts: Texts, catalogue: Catalogue, category_id: str) -> str:
+    cat = catalogue.category(category_id)
+    return texts.field(cat.id, "title", cat.title)
+
+
+def contact_label(texts: Texts, use: ContactUse) -> str:
+    return texts.field(use.contact.id, "label", use.contact.label)
+
+
+def _ages(texts: Texts, service: Service, prefix: str) -> str:
+    lo, hi = service.min_age, service.max_age
+    if lo is not None and hi is not None:
+        return texts.prompt(f"{prefix}ages_range", min=lo, max=hi)
+    if lo is not None:
+        return texts.prompt(f"{prefix}ages_min", min=lo)
+    if hi is not None:
+        return texts.prompt(f"{prefix}ages_max", max=hi)
+    return ""
+
+
+def spoken(texts: Texts, service: Service) -> str:
+    """What a caller hears: title, what it is and who it is for, facts, how to reach it."""
+    parts = [title(texts, service) + ".", texts.field(service.id, "spoken", service.spoken),
+             _ages(texts, service, "")]
+    parts += [texts.field(service.id, "facts", f) for f in service.facts]
+    for use in service.contacts:
+        c, label = use.contact, contact_label(texts, use)
+        if c.kind == "phone":
+            parts.append(texts.prompt("reach_phone", label=label, number=spoken_number(c.number)))
+        elif c.kind == "website":
+            parts.append(texts.prompt("reach_website", label=label, site=spoken_site(c.url)))
+        elif c.kind == "email":
+            parts.append(texts.prompt("reach_email", label=label,
+                                      address=c.address.replace("@", " at ").replace(".", " dot ")))
+        elif c.kind == "in_person":
+            parts.append(texts.prompt("reach_in_person", label=label))
+        else:
+            parts.append(texts.prompt("reach_app", label=label))
+        if use.hours:
+            parts.append(texts.prompt("reach_hours", opens=texts.time(use.hours.opens),
+                                      closes=texts.time(use.hours.closes)))
+    return " ".join(p for p in parts if p)
+
+
+def sms(texts: Texts, service: Service) -> str:
+    """What a texter reads: "Title: summary. Ages. Contact; contact (hours)"."""
+    lines = [f"{title(texts, service)}: {texts.field(service.id, 'summary', service.summary)}"]
+    ages = _ages(texts, service, "sms_")
+    if ages:
+        lines[0] += " " + ages
+    reach = []
+    for use in service.contacts:
+        c, label = use.contact, contact_label(texts, use)
+        if c.kind == "phone":
+            item = texts.prompt("sms_phone", label=label, number=c.number)
+        elif c.kind == "website":
+            item = texts.prompt("sms_website", site=site(c.url))
+        elif c.kind == "email":
+            item = texts.prompt("sms_email", address=c.address)
+        else:
+            item = texts.prompt("sms_place", label=label)
+        if use.hours:
+            item += " " + texts.prompt("sms_hours", opens=use.hours.opens, closes=use.hours.closes)
+        reach.append(item)
+    lines.append("; ".join(reach))
+    return "\n".join(lines)

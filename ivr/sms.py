@@ -1,0 +1,123 @@
+"""The SMS conversation: a message in, a reply out, free of HTTP and Redis.
+
+Safety first: a message that reads like an emergency gets the 999 guidance as the first
+line of the reply, whatever else it asks. Then a keyword or sentence finds a service;
+MENU lists the categories, a number opens one, MORE continues a long reply, HELP says
+how the line works. Anything else gets a friendly hint, never an error.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from . import signpost
+from .line import Line
+from .segments import fit, plain
+from .text import fold
+
+MAX_BODY = 480        # characters of a message read; the rest is ignored
+PARTS = 2             # segments a reply may use before it continues on MORE
+
+
+@dataclass(frozen=True)
+class SmsState:
+    lang: str = "en"
+    listing: str | None = None     # "menu", or the category id whose services were listed
+    more: str = ""                 # the rest of a long reply, for MORE
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "SmsState":
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        except TypeError:
+            return cls()
+
+
+def _p(line: Line, lang: str, key: str, **kw) -> str:
+    return line.texts[lang].prompt(key, **{**line.numbers, **kw})
+
+
+def _listing(line: Line, lang: str, listing: str) -> str:
+    texts = line.texts[lang]
+    if listing == "menu":
+        head = _p(line, lang, "sms_menu")
+        rows = [texts.field(c.id, "title", c.title) for c in line.catalogue.categories]
+    else:
+        cat = line.catalogue.category(listing)
+        head = _p(line, lang, "sms_category", title=texts.field(cat.id, "title", cat.title))
+        rows = [signpost.title(texts, s) for s in cat.services]
+    return "\n".join([head] + [f"{i} {row}" for i, row in enumerate(rows, start=1)])
+
+
+def _command(line: Line, lang: str, folded: str) -> str | None:
+    """A message that is nothing but a command word (MENU, MORE, HELP) in this language."""
+    found = line.matchers[lang].match(folded, {"sms"})
+    if found and fold(found.phrase) == folded:
+        return found.target.id
+    return None
+
+
+def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
+    """Everything after the emergency line: (new state, reply text)."""
+    lang = state.lang
+    folded = fold(text)
+    command = _command(line, lang, folded) if folded else None
+    if command == "menu":
+        return replace(state, listing="menu", more=""), _listing(line, lang, "menu")
+    if command == "help":
+        return replace(state, more=""), _p(line, lang, "sms_help")
+    if command == "more":
+        if state.more:
+            return state, state.more
+        return state, _p(line, lang, "sms_no_more")
+    if folded.isdigit():
+        return _number(line, state, int(folded))
+    found = line.matchers[lang].match(text, {"service", "category", "language"})
+    if found is None:
+        return replace(state, more=""), ""
+    kind, target = found.target.kind, found.target.id
+    if kind == "service":
+        svc = line.catalogue.services[target]
+        return replace(state, more=""), signpost.sms(line.texts[lang], svc)
+    if kind == "category":
+        return replace(state, listing=target, more=""), _listing(line, lang, target)
+    state = replace(state, lang=target, more="")
+    return state, _p(line, target, "sms_help")
+
+
+def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
+    lang = state.lang
+    listing = state.listing or "menu"
+    if listing == "menu":
+        cats = line.catalogue.categories
+        if 1 <= n <= len(cats):
+            cat = cats[n - 1]
+            return replace(state, listing=cat.id, more=""), _listing(line, lang, cat.id)
+    else:
+        services = line.catalogue.category(listing).services
+        if 1 <= n <= len(services):
+            return replace(state, more=""), signpost.sms(line.texts[lang], services[n - 1])
+    return state, _p(line, lang, "sms_bad_number") + "\n" + _listing(line, lang, listing)
+
+
+def reply(state: SmsState, message: str, line: Line) -> tuple[SmsState, str]:
+    """Answer one incoming message."""
+    if state.lang not in line.offered:
+        state = replace(state, lang="en")
+    text = (message or "")[:MAX_BODY]
+    emergency = line.detector.is_emergency(text)
+    state, body = _body(line, state, text)
+    if not body:
+        body = "" if emergency else _p(line, state.lang, "sms_unknown")
+    parts = [_p(line, state.lang, "sms_emergency")] if emergency else []
+    if body:
+        parts.append(body)
+    if emergency and not body:
+        parts.append(_p(line, state.lang, "sms_menu_hint"))
+    full = plain("\n".join(parts)) if state.lang == "en" else "\n".join(parts)
+    now, rest = fit(full, PARTS, _p(line, state.lang, "sms_more"))
+    return replace(state, more=rest), now

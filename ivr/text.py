@@ -1,0 +1,31 @@
+"""Text normalisation shared by keyword matching and emergency detection.
+
+Residents type on small keyboards and speech recognisers drop accents: both sides of
+every comparison go through `fold`, so "Român", "roman" and "ROMAN!" meet.
+"""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+_APOSTROPHES = {"'", "\u2019", "\u02bc", "`"}
+# Latin letters with a stroke do not decompose in Unicode; people type them bare.
+_BARE = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ı": "i", "ß": "ss", "ħ": "h"})
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    cat = unicodedata.category(ch)
+    if cat[0] in "LN":
+        return ch
+    if cat[0] == "M":
+        # Accents on Latin, Greek and Cyrillic letters go; vowel signs of Gurmukhi or
+        # Arabic script stay (they are part of the word).
+        return "" if unicodedata.combining(ch) and ord(ch) < 0x0590 else ch
+    return "" if ch in _APOSTROPHES else " "
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip Latin accents and punctuation, collapse spaces."""
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_BARE))
+    return " ".join("".join(_fold_char(ch) for ch in text).split())

@@ -1,0 +1,57 @@
+"""Actions -> TwiML. The only module that knows TwiML; built with the twilio library."""
+from __future__ import annotations
+
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import Gather as TwGather
+from twilio.twiml.voice_response import VoiceResponse
+
+from .actions import Gather, Hangup, Pause, Say
+from .i18n import Language
+
+GATHER = dict(input="dtmf speech", method="POST", timeout=5, speech_timeout=2,
+              num_digits=1, finish_on_key="", action_on_empty_result=False)
+
+
+def _say(parent, action: Say, languages: dict[str, Language]) -> None:
+    lang = languages.get(action.lang) or languages["en"]
+    if action.slow and lang.slow_prosody:
+        say = parent.say(voice=lang.voice, language=lang.say_language)
+        say.prosody(action.text, rate="slow")
+    else:
+        parent.say(action.text, voice=lang.voice, language=lang.say_language)
+
+
+def _child(parent, action, languages) -> None:
+    if isinstance(action, Say):
+        _say(parent, action, languages)
+    elif isinstance(action, Pause):
+        parent.pause(length=action.seconds)
+
+
+def voice(actions: list, languages: dict[str, Language], action_url: str) -> str:
+    """Render one turn. After a Gather, a Redirect to the same action reports silence."""
+    response = VoiceResponse()
+    for action in actions:
+        if isinstance(action, Gather):
+            lang = languages.get(action.lang) or languages["en"]
+            options = dict(GATHER, action=action_url, language=lang.speech)
+            if action.hints:
+                options["hints"] = ", ".join(action.hints)
+            gather = TwGather(**{k: v for k, v in options.items() if k != "action_on_empty_result"})
+            for child in action.prompt:
+                _child(gather, child, languages)
+            response.append(gather)
+            response.redirect(action_url, method="POST")
+            break  # nothing after a Gather runs before the caller answers
+        if isinstance(action, Hangup):
+            response.hangup()
+            break
+        _child(response, action, languages)
+    return str(response)
+
+
+def message(text: str) -> str:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)
