@@ -8,6 +8,7 @@ big the catalogue grows: no scan of the catalogue per request.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -15,7 +16,8 @@ from rapidfuzz.distance import OSA
 
 from .text import fold
 
-MAX_PHRASE = 5      # longest phrase, in words
+MAX_PHRASE = 8      # longest phrase, in words
+BAG_SHARE = 0.25    # weight of loose word overlap against exact phrases
 MIN_FUZZY = 4       # shorter words must be spelled right ("gun" is not "fun")
 
 
@@ -54,7 +56,9 @@ class Matcher:
         self._phrases: dict[tuple[str, ...], list[tuple[Target, float, int]]] = {}
         self._vocab: set[str] = set()
         self._deletes: dict[str, set[str]] = {}
+        self._bag: dict[str, dict[Target, float]] = {}   # word -> targets, for loose sentences
         self._order = 0
+        self._built = False
 
     def _norm(self, word: str) -> str:
         return self._forms.get(word, word)
@@ -64,7 +68,12 @@ class Matcher:
         if not words or len(words) > MAX_PHRASE:
             return
         self._order += 1
+        self._built = False
         self._phrases.setdefault(words, []).append((target, weight, self._order))
+        if target.kind in ("service", "category"):
+            for w in words:
+                if len(w) >= 3:
+                    self._bag.setdefault(w, {})[target] = weight
         for w in words:
             if w not in self._vocab:
                 self._vocab.add(w)
@@ -88,23 +97,54 @@ class Matcher:
                 best, best_dist = cand, dist
         return best
 
+    def _build(self) -> None:
+        """Weigh each loose word by how few targets share it (rare words say more)."""
+        targets = {t for owners in self._bag.values() for t in owners}
+        n = max(1, len(targets))
+        for word, owners in self._bag.items():
+            idf = math.log(1 + n / len(owners))
+            for t in owners:
+                owners[t] = idf
+        self._built = True
+
     def words(self, text: str) -> list[str]:
         return [self._correct(self._norm(w)) for w in fold(text).split()]
 
     def match(self, text: str, kinds: set[str] | None = None) -> Match | None:
-        """The best target for the text, longest and strongest phrases first."""
+        """The best target for the text.
+
+        Exact phrases count by their length in words; loose words shared with a target's
+        phrases add a little, weighted by rarity, so a sentence that says "passed too
+        close to my bike" still finds the close-pass service. A target needs an exact
+        phrase or at least two shared words.
+        """
+        if not self._built:
+            self._build()
         words = self.words(text)[:60]
-        scores: dict[Target, list] = {}
+        exact: dict[Target, tuple[float, int, str]] = {}
         for n in range(min(MAX_PHRASE, len(words)), 0, -1):
             for i in range(len(words) - n + 1):
                 key = tuple(words[i:i + n])
                 for target, weight, order in self._phrases.get(key, ()):
                     if kinds and target.kind not in kinds:
                         continue
-                    entry = scores.setdefault(target, [0.0, order, " ".join(key)])
-                    entry[0] += n * weight
-                    entry[1] = min(entry[1], order)
-        if not scores:
-            return None
-        target, (score, _, phrase) = max(scores.items(), key=lambda kv: (kv[1][0], -kv[1][1]))
-        return Match(target, score, phrase)
+                    score, first, phrase = exact.get(target, (0.0, order, " ".join(key)))
+                    exact[target] = (score + n * weight, min(first, order), phrase)
+        loose: dict[Target, list] = {}
+        for w in set(words):
+            for target, idf in self._bag.get(w, {}).items():
+                if not kinds or target.kind in kinds:
+                    entry = loose.setdefault(target, [0.0, 0, w])
+                    entry[0] += idf * BAG_SHARE
+                    entry[1] += 1
+        best = None
+        for target in set(exact) | {t for t, e in loose.items() if e[1] >= 2}:
+            score, order, phrase = exact.get(target, (0.0, 10**9, ""))
+            extra = loose.get(target)
+            if extra:
+                score += extra[0]
+                phrase = phrase or extra[2]
+            rank = (score, -order)
+            if best is None or rank > best[0]:
+                best = (rank, Match(target, score, phrase))
+        return best[1] if best else None
