@@ -1,0 +1,18 @@
+"""Gunicorn settings for production (the Procfile) and the benchmark: one place.
+
+Sync workers suit this app: every request is a few milliseconds of CPU and one or two
+Redis round trips. `WEB_CONCURRENCY` sets the number of workers (Heroku sets it).
+"""
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+timeout = 10            # well inside Twilio's 15-second limit
+graceful_timeout = 10
+keepalive = 5
+max_requests = 10000    # recycle workers now and then
+max_requests_jitter = 1000
+accesslog = None        # access logs would carry CallSids and form sizes; not needed
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
