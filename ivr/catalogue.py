@@ -6,7 +6,9 @@ and the field, so a bad edit never reaches a caller.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
@@ -148,10 +150,24 @@ class Catalogue:
         return next((c for c in self.categories if c.id == category_id), None)
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: ten times faster
+
+
+@lru_cache(maxsize=256)
+def _parse(path: Path, mtime_ns: int):
+    with path.open("rb") as fh:
+        return yaml.load(fh, Loader=_Loader)  # noqa: S506 - a safe loader
+
+
+def read_yaml(path: Path):
+    """Parse a YAML file once per change: start-up reads each file from several places."""
+    path = Path(path)
+    return copy.deepcopy(_parse(path, path.stat().st_mtime_ns))
+
+
 def _load_yaml(path: Path):
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        return read_yaml(path)
     except FileNotFoundError:
         raise CatalogueError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

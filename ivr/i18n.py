@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from .catalogue import read_yaml
+
 log = logging.getLogger(__name__)
 
 DOMAIN = "messages"
@@ -53,7 +55,7 @@ class Language:
 
 
 def load_languages(locales_dir: Path) -> dict[str, Language]:
-    rows = yaml.safe_load((Path(locales_dir) / "languages.yaml").read_text(encoding="utf-8"))
+    rows = read_yaml(Path(locales_dir) / "languages.yaml")
     languages = {}
     for row in rows:
         row = dict(row)
@@ -68,7 +70,7 @@ def load_prompts(prompts_dir: Path) -> dict[str, str]:
     """Every prompt's English source, keyed by name, from all `prompts/*.yaml` files."""
     prompts: dict[str, str] = {}
     for path in sorted(Path(prompts_dir).glob("*.yaml")):
-        for key, text in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+        for key, text in (read_yaml(path) or {}).items():
             if key in prompts:
                 raise ValueError(f"{path.name}: prompt {key!r} is defined twice")
             if not isinstance(text, str) or not text.strip():
@@ -217,8 +219,7 @@ def source_messages(catalogue_dir: Path, prompts_dir: Path) -> list[tuple[str, s
     paths += sorted((Path(catalogue_dir) / "services").glob("*.yaml"))
     paths += sorted(Path(prompts_dir).glob("*.yaml"))
     for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out += [(ctx, msg) for ctx, msg, _ in catalogue_messages(path.name, data)]
+        out += [(ctx, msg) for ctx, msg, _ in catalogue_messages(path.name, read_yaml(path))]
     return out
 
 
@@ -238,3 +239,20 @@ def po_status(locales_dir: Path, code: str, expected: list[tuple[str, str]]) -> 
         else:
             translated.append(ctx)
     return Status(code, len(translated), len(fuzzy), len(missing), tuple(fuzzy), tuple(missing))
+
+
+def placeholder_errors(locales_dir: Path, code: str) -> list[str]:
+    """Translations whose {placeholders} differ from their English source."""
+    import re
+
+    po_path = Path(locales_dir) / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return []
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=code)
+    errors = []
+    pattern = re.compile(r"\{[A-Za-z_]+\}")
+    for msg in catalog:
+        if msg.id and msg.string and sorted(pattern.findall(msg.id)) != sorted(pattern.findall(msg.string)):
+            errors.append(f"{msg.context}: expected {sorted(pattern.findall(msg.id))}")
+    return errors

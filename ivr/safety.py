@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from .catalogue import read_yaml
 
 from .text import fold
 
@@ -44,7 +44,7 @@ class Detector:
     def load(cls, directory: Path) -> "Detector":
         rules = {}
         for path in sorted(Path(directory).glob("*.yaml")):
-            r = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            r = read_yaml(path) or {}
             rules[path.stem] = Rules(_phrases(r.get("signposts")), _phrases(r.get("phrases")),
                                      _phrases(r.get("threats")), _phrases(r.get("present")))
         if "en" not in rules:

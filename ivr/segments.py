@@ -56,7 +56,7 @@ def capacity(gsm7: bool, parts: int) -> int:
     return single if parts == 1 else multi * parts
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:\n\u061f\u06d4\u0964])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:\u061f\u06d4\u0964])\s+|\n")
 
 
 def fit(text: str, parts: int, suffix: str) -> tuple[str, str]:

