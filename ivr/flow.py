@@ -318,14 +318,34 @@ def _speech(line: Line, state: CallState, said: str) -> tuple[CallState, list]:
     return _choose_language(line, state, target)
 
 
+NODES = {"start", "lang", "main", "category", "service", "end"}
+
+
+def _sane(state: CallState, line: Line) -> CallState:
+    """A state read from Redis or a URL may be stale or tampered with: repair it, never crash."""
+    def number(value, low, high):
+        return value if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high else low
+
+    cat = line.catalogue.category(state.category) if isinstance(state.category, str) else None
+    svc = line.catalogue.services.get(state.service) if isinstance(state.service, str) else None
+    node = state.node if state.node in NODES else "main"
+    if node == "category" and cat is None or node == "service" and svc is None:
+        node = "main"
+    if node == "lang" and len(line.offered) < 2:
+        node = "main"
+    return CallState(node=node, lang=state.lang if state.lang in line.offered else "en",
+                     category=cat.id if cat else None, service=svc.id if svc else None,
+                     page=number(state.page, 0, 99), misses=number(state.misses, 0, MAX_MISSES),
+                     slow=state.slow is True, texts_sent=number(state.texts_sent, 0, 99))
+
+
 def step(state: CallState, event: Event, line: Line) -> tuple[CallState, list]:
     """One turn of the call."""
     if event.kind == "start" or state.node == "start":
         return start(line, event)
+    state = _sane(state, line)
     if state.node == "end":
         return state, [_say(line, state, "goodbye"), Hangup()]
-    if state.lang not in line.offered:
-        state = replace(state, lang="en")
     if event.kind == "digits" and event.text.strip():
         return _digits(line, state, event.text)
     if event.kind == "speech" and event.text.strip():
