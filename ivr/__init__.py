@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the webhook app: settings, the line's content, Redis, the blueprint."""
     from . import line as line_mod
-    from . import sessions, twiml, web
+    from . import sessions, texting, twiml, web
     from .actions import Hangup, Say
 
     app = Flask(__name__)
@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "ivr.line": line,
         "ivr.store": sessions.Store(client, secret),
         "ivr.validator": RequestValidator(token),
+        "ivr.texter": texting.Texter(cfg),
         # Rendered once: answering an error must not depend on anything that can fail.
         "ivr.errors": {
             "voice": twiml.voice([Say(apology, "en"), Hangup()], line.languages, ""),

@@ -26,9 +26,11 @@ class Gather:
 
 @dataclass(frozen=True)
 class SendSms:
-    """Text a service's signpost to the caller (the host decides whether it can)."""
+    """Text a service's signpost to the caller; then say `sent`, or `failed` if it could not."""
     service: str
     lang: str = "en"
+    sent: Say | None = None
+    failed: Say | None = None
 
 
 @dataclass(frozen=True)

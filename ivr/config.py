@@ -43,6 +43,15 @@ def from_environment() -> dict:
         "CALL_TTL": _int("IVR_CALL_TTL", 3600),
         "SMS_TTL": _int("IVR_SMS_TTL", 24 * 3600),
         "LANGUAGE_TTL": _int("IVR_LANGUAGE_TTL", 90 * 24 * 3600),
+        # Send-by-text: the line's own number, or a messaging service, and limits.
+        "SMS_FROM": os.environ.get("IVR_SMS_FROM") or None,
+        "MESSAGING_SERVICE_SID": os.environ.get("IVR_MESSAGING_SERVICE_SID") or None,
+        "TWILIO_API_BASE": os.environ.get("IVR_TWILIO_API_BASE") or None,
+        "TEXTS_PER_CALL": _int("IVR_TEXTS_PER_CALL", 3),
+        "TEXTS_PER_DAY": _int("IVR_TEXTS_PER_DAY", 10),
+        # Replies per sender per minute before the line stops answering (abuse limit).
+        "SMS_PER_MINUTE": _int("IVR_SMS_PER_MINUTE", 10),
+        "OPTOUT_TTL": _int("IVR_OPTOUT_TTL", 400 * 24 * 3600),
         # Largest request body read (Twilio forms are small).
         "MAX_CONTENT_LENGTH": _int("IVR_MAX_REQUEST_BYTES", 64 * 1024),
     }

@@ -5,13 +5,15 @@ actions to perform. Safety comes first in every turn: the call opens with the 99
 guidance, key 9 and any spoken emergency repeat it, and every way out of the call ends
 with it. The keys are the same at every menu:
 
-    1-5  choose        8  more choices      0  back      *  repeat      9  emergency advice
+    1-5  choose     8  more     0  back     *  repeat     7  slower     9  emergency advice
 
 States: "lang" (choose a language), "main" (categories), "category" (its services),
-"service" (a service was read; 2 again, 0 back, 3 end).
+"service" (a service was read; 1 by text, 2 again, 0 back, 3 end). Key 7 (or "slower")
+slows the voice for the rest of the call.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from . import signpost
@@ -34,26 +36,27 @@ class CallState:
     misses: int = 0
     slow: bool = False
     texts_sent: int = 0
+    can_text: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
 
     def to_token(self) -> str:
         """The call's place, compact enough for a URL: the fallback when Redis is away."""
+        flags = ("s" if self.slow else "") + ("t" if self.can_text else "") or "-"
         return ".".join([self.node, self.lang, self.category or "", self.service or "",
-                         str(self.page), str(self.misses), "1" if self.slow else "0",
-                         str(self.texts_sent)])
+                         str(self.page), str(self.misses), flags, str(self.texts_sent)])
 
     @classmethod
     def from_token(cls, token: str) -> "CallState":
         parts = (token or "").split(".")
         if len(parts) != 8:
             return cls(node="main")
-        node, lang, cat, svc, page, misses, slow, sent = parts
+        node, lang, cat, svc, page, misses, flags, sent = parts
         try:
             return cls(node=node or "main", lang=lang or "en", category=cat or None,
                        service=svc or None, page=int(page), misses=int(misses),
-                       slow=slow == "1", texts_sent=int(sent))
+                       slow="s" in flags, texts_sent=int(sent), can_text="t" in flags)
         except ValueError:
             return cls(node="main")
 
@@ -75,6 +78,9 @@ class Event:
     text: str = ""
     preferred_lang: str | None = None   # at start: the caller's remembered language
     dialled_lang: str | None = None     # at start: the language of the number dialled
+    can_text: bool = False              # the line can text this caller (a UK mobile)
+    # Asks the host, given texts sent on this call: ok, off, not_mobile, opted_out or limit.
+    texting: Callable[[int], str] | None = None
 
 
 def _numbers(line: Line) -> dict:
@@ -128,7 +134,7 @@ def _menu(line: Line, state: CallState) -> list:
             out.append(_say(line, state, "language_more" if not last else "menu_first"))
         return out
     if state.node == "service":
-        return [_say(line, state, "service_options")]
+        return [_say(line, state, "service_options_text" if state.can_text else "service_options")]
     parts = []
     if state.node == "main" and state.page == 0:
         parts.append(texts.prompt("main_menu"))
@@ -137,7 +143,7 @@ def _menu(line: Line, state: CallState) -> list:
     parts += [texts.prompt("menu_option", title=title, key=i) for i, (_, title) in enumerate(page, start=1)]
     if many:
         parts.append(texts.prompt("menu_more" if not last else "menu_first"))
-    return [Say(" ".join(parts), state.lang, state.slow)]
+    return [Say("\n".join(parts), state.lang, state.slow)]
 
 
 def _hints(line: Line, state: CallState) -> tuple[str, ...]:
@@ -201,7 +207,7 @@ def start(line: Line, event: Event) -> tuple[CallState, list]:
     A number dialled for one community (`dialled_lang`) goes straight into its language; a
     returning caller's remembered language (`preferred_lang`) is offered first.
     """
-    state = CallState(lang="en")
+    state = CallState(lang="en", can_text=event.can_text)
     before = [Say(line.texts["en"].prompt("emergency", **_numbers(line)), "en")]
     if event.dialled_lang in line.offered and event.dialled_lang != "en":
         state, actions = _choose_language(line, state, event.dialled_lang)
@@ -240,7 +246,7 @@ def _back(line: Line, state: CallState) -> tuple[CallState, list]:
     return replace(state, misses=0), _prompt(line, state, [_say(line, state, "top_of_menu")])
 
 
-def _command(line: Line, state: CallState, cmd: str) -> tuple[CallState, list]:
+def _command(line: Line, state: CallState, cmd: str, texting=None) -> tuple[CallState, list]:
     if cmd == "repeat":
         if state.node == "service":
             return _enter_service(line, state, state.service)
@@ -259,17 +265,41 @@ def _command(line: Line, state: CallState, cmd: str) -> tuple[CallState, list]:
         return _enter_menu(line, state, "main")
     if cmd == "goodbye":
         return replace(state, node="end"), [_say(line, state, "goodbye"), Hangup()]
+    if cmd == "slower":
+        state = replace(state, slow=True, misses=0)
+        if state.node == "service":
+            state, actions = _enter_service(line, state, state.service)
+            return state, [_say(line, state, "slower_on")] + actions
+        return state, _prompt(line, state, [_say(line, state, "slower_on")])
+    if cmd == "text" and state.node == "service" and state.can_text:
+        return _send_text(line, state, texting)
     return _miss(line, state, silent=False)
 
 
-KEYS = {"*": "repeat", "0": "back", "9": "emergency", "8": "more"}
+def _send_text(line: Line, state: CallState, texting) -> tuple[CallState, list]:
+    """Key 1 after a service: text it to the caller, or say kindly why not."""
+    status = texting(state.texts_sent) if texting else "off"
+    state = replace(state, misses=0)
+    if status == "ok":
+        sms = SendSms(state.service, state.lang, sent=_say(line, state, "text_sent"),
+                      failed=_say(line, state, "text_failed"))
+        return replace(state, texts_sent=state.texts_sent + 1), _prompt(line, state, [sms])
+    reason = {"not_mobile": "text_not_mobile", "opted_out": "text_opted_out"}.get(status, "text_limit")
+    if status == "off":
+        reason = "text_failed"
+    return state, _prompt(line, state, [_say(line, state, reason)])
 
 
-def _digits(line: Line, state: CallState, digits: str) -> tuple[CallState, list]:
+KEYS = {"*": "repeat", "0": "back", "9": "emergency", "8": "more", "7": "slower"}
+
+
+def _digits(line: Line, state: CallState, digits: str, texting=None) -> tuple[CallState, list]:
     key = digits.strip()[:1]
     if key in KEYS:
         return _command(line, state, KEYS[key])
     if state.node == "service":
+        if key == "1" and state.can_text:
+            return _send_text(line, state, texting)
         if key == "2":
             return _enter_service(line, state, state.service)
         if key == "3":
@@ -291,7 +321,7 @@ def _select(line: Line, state: CallState, choice: str) -> tuple[CallState, list]
     return _enter_service(line, state, choice)
 
 
-def _speech(line: Line, state: CallState, said: str) -> tuple[CallState, list]:
+def _speech(line: Line, state: CallState, said: str, texting=None) -> tuple[CallState, list]:
     if line.detector.is_emergency(said):
         return replace(state, misses=0), _prompt(line, state, _emergency(line, state))
     matcher = line.matchers[state.lang]
@@ -310,7 +340,7 @@ def _speech(line: Line, state: CallState, said: str) -> tuple[CallState, list]:
         return _miss(line, state, silent=False)
     kind, target = found.target.kind, found.target.id
     if kind == "command":
-        return _command(line, state, target)
+        return _command(line, state, target, texting)
     if kind == "service":
         return _enter_service(line, state, target)
     if kind == "category":
@@ -336,7 +366,8 @@ def _sane(state: CallState, line: Line) -> CallState:
     return CallState(node=node, lang=state.lang if state.lang in line.offered else "en",
                      category=cat.id if cat else None, service=svc.id if svc else None,
                      page=number(state.page, 0, 99), misses=number(state.misses, 0, MAX_MISSES),
-                     slow=state.slow is True, texts_sent=number(state.texts_sent, 0, 99))
+                     slow=state.slow is True, texts_sent=number(state.texts_sent, 0, 99),
+                     can_text=state.can_text is True)
 
 
 def step(state: CallState, event: Event, line: Line) -> tuple[CallState, list]:
@@ -347,9 +378,9 @@ def step(state: CallState, event: Event, line: Line) -> tuple[CallState, list]:
     if state.node == "end":
         return state, [_say(line, state, "goodbye"), Hangup()]
     if event.kind == "digits" and event.text.strip():
-        return _digits(line, state, event.text)
+        return _digits(line, state, event.text, event.texting)
     if event.kind == "speech" and event.text.strip():
-        return _speech(line, state, event.text)
+        return _speech(line, state, event.text, event.texting)
     return _miss(line, state, silent=True)
 
 

@@ -18,8 +18,8 @@ from .safety import Detector
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("repeat", "back", "more", "emergency", "main", "goodbye")
-SMS_COMMANDS = ("menu", "more", "help")
+COMMANDS = ("repeat", "back", "more", "emergency", "main", "goodbye", "slower", "text")
+SMS_COMMANDS = ("menu", "more", "help", "stop", "start", "lang")
 
 
 @dataclass

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -62,8 +63,23 @@ def connect(url: str | None, data_dir: Path, timeout: float) -> redis.Redis:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@dataclass(frozen=True)
+class Sender:
+    """What the line keeps about one phone number, read in one round trip."""
+    sms: dict | None = None       # the SMS conversation
+    lang: str | None = None       # the language they chose, by call or text
+    opted_out: bool = False       # they texted STOP
+    recent: int = 0               # messages from them in the current minute, this one included
+    sent_today: int = 0           # texts the line sent them today (send-by-text)
+    available: bool = True        # False when Redis did not answer
+
+
 class Store:
-    """JSON documents with a TTL, under keys that hold no personal data."""
+    """JSON documents with a TTL, under keys that hold no personal data.
+
+    A sender's keys share one hash tag (`ivr:{who:<hash>}:...`), so they live on one
+    Redis Cluster slot and are read together in one pipelined round trip.
+    """
 
     def __init__(self, client: redis.Redis, secret: str):
         self.client = client
@@ -80,6 +96,47 @@ class Store:
 
     def sender_key(self, number: str, kind: str = "sms") -> str:
         return f"{PREFIX}:{{who:{self.hashed(number)}}}:{kind}"
+
+    def sender(self, number: str, count_message: bool = False) -> Sender:
+        """Everything kept about a number; with `count_message`, also count this message."""
+        keys = [self.sender_key(number, k) for k in ("sms", "lang", "optout", "sent")]
+        rate = self.sender_key(number, "rate")
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.mget(keys)
+            if count_message:
+                pipe.set(rate, 0, ex=60, nx=True)
+                pipe.incr(rate)
+            result = pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("redis unavailable reading a sender: %s", type(exc).__name__)
+            return Sender(available=False)
+        sms, lang, optout, sent = result[0]
+        try:
+            sms = json.loads(sms) if sms else None
+        except ValueError:
+            sms = None
+        return Sender(sms=sms if isinstance(sms, dict) else None,
+                      lang=lang.decode() if lang else None, opted_out=bool(optout),
+                      recent=int(result[-1]) if count_message else 0,
+                      sent_today=int(sent or 0))
+
+    def set_value(self, key: str, value: str, ttl: int) -> None:
+        try:
+            self.client.set(key, value, ex=max(1, int(ttl)))
+        except redis.RedisError as exc:
+            log.warning("redis unavailable on set: %s", type(exc).__name__)
+
+    def count_sent(self, number: str) -> None:
+        """One more text sent to this number today (a daily cap protects residents and the bill)."""
+        key = self.sender_key(number, "sent")
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(key, 0, ex=24 * 3600, nx=True)
+            pipe.incr(key)
+            pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("redis unavailable counting a text: %s", type(exc).__name__)
 
     def load(self, key: str) -> dict | None:
         """The stored document, or None when absent, unreadable or Redis is unavailable."""

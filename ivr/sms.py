@@ -104,13 +104,28 @@ def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
     return state, _p(line, lang, "sms_bad_number") + "\n" + _listing(line, lang, listing)
 
 
-def reply(state: SmsState, message: str, line: Line) -> tuple[SmsState, str]:
-    """Answer one incoming message."""
+def opt_word(line: Line, message: str) -> str | None:
+    """"stop" or "start" when the whole message is an opt-out or opt-in word, in any language."""
+    folded = fold(message or "")[:40]
+    if not folded or " " in folded.strip() and len(folded) > 20:
+        return None
+    for lang in line.offered:
+        found = _command(line, lang, folded)
+        if found in ("stop", "start"):
+            return found
+    return None
+
+
+def reply(state: SmsState, message: str, line: Line, started: bool = False) -> tuple[SmsState, str]:
+    """Answer one incoming message (`started`: it opted back in to texts)."""
     if state.lang not in line.offered:
         state = replace(state, lang="en")
     text = (message or "")[:MAX_BODY]
     emergency = line.detector.is_emergency(text)
-    state, body = _body(line, state, text)
+    if started:
+        state, body = replace(state, more=""), _p(line, state.lang, "sms_started")
+    else:
+        state, body = _body(line, state, text)
     if not body:
         body = "" if emergency else _p(line, state.lang, "sms_unknown")
     parts = [_p(line, state.lang, "sms_emergency")] if emergency else []

@@ -12,13 +12,25 @@ GATHER = dict(input="dtmf speech", method="POST", timeout=5, speech_timeout=2,
               num_digits=1, finish_on_key="", action_on_empty_result=False)
 
 
+PAUSE = "400ms"   # between menu options; longer when speaking slowly
+SLOW_PAUSE = "800ms"
+
+
 def _say(parent, action: Say, languages: dict[str, Language]) -> None:
+    """A <Say> in the language's voice. Lines of the text are options: a short SSML break
+    goes between them; slow speech wraps the whole text in <prosody rate="slow">."""
     lang = languages.get(action.lang) or languages["en"]
-    if action.slow and lang.slow_prosody:
-        say = parent.say(voice=lang.voice, language=lang.say_language)
-        say.prosody(action.text, rate="slow")
-    else:
+    parts = [p for p in action.text.split("\n") if p.strip()]
+    slow = action.slow and lang.slow_prosody
+    if len(parts) <= 1 and not slow:
         parent.say(action.text, voice=lang.voice, language=lang.say_language)
+        return
+    say = parent.say(voice=lang.voice, language=lang.say_language)
+    target = say.prosody(rate="slow") if slow else say
+    for i, part in enumerate(parts):
+        if i:
+            target.break_(time=SLOW_PAUSE if slow else PAUSE)
+        target.append(part.strip())
 
 
 def _child(parent, action, languages) -> None:

@@ -14,8 +14,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 
-from . import flow, sms, twiml
+from dataclasses import replace
+
+from . import flow, signpost, sms, twiml
+from .actions import SendSms
 from .flow import CallState, Event
+from .segments import plain
+from .texting import is_uk_mobile
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +74,46 @@ def _event() -> Event:
 @bp.post("/voice")
 def voice():
     line, store = _services()
+    texter = current_app.extensions["ivr.texter"]
     caller = field("From")
-    remembered = None
-    if caller:
-        remembered = (store.load(store.sender_key(caller, "lang")) or {}).get("lang")
+    remembered = store.sender(caller).lang if caller else None
     dialled = current_app.config["NUMBER_LANGUAGES"].get(field("To").replace(" ", ""))
-    state, actions = flow.start(line, Event("start", preferred_lang=remembered, dialled_lang=dialled))
+    event = Event("start", preferred_lang=remembered, dialled_lang=dialled,
+                  can_text=texter.enabled and is_uk_mobile(caller))
+    state, actions = flow.start(line, event)
     return _finish_call(line, store, state, actions, caller, base="voice/")
 
 
 @bp.post("/voice/step")
 def voice_step():
     line, store = _services()
-    sid = field("CallSid")
+    texter = current_app.extensions["ivr.texter"]
+    sid, caller = field("CallSid"), field("From")
     stored = store.load(store.call_key(sid)) if sid else None
     state = CallState.from_json(stored) if stored else CallState.from_token(request.args.get("s", ""))
     before = state.lang
-    state, actions = flow.step(state, _event(), line)
-    caller = field("From")
-    if caller and state.lang != before and state.node != "lang":
-        store.save(store.sender_key(caller, "lang"), {"lang": state.lang},
-                   current_app.config["LANGUAGE_TTL"])
+
+    def texting(sent_in_call: int) -> str:
+        return texter.status(caller, store.sender(caller), sent_in_call)
+
+    event = replace(_event(), texting=texting)
+    state, actions = flow.step(state, event, line)
+    actions = [_perform(a, line, store, texter, caller) for a in actions]
+    if caller and state.lang != before and state.node not in ("lang", "end"):
+        store.set_value(store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"])
     return _finish_call(line, store, state, actions, caller, base="")
+
+
+def _perform(action, line, store, texter, caller):
+    """Carry out what the flow asked of the host; the flow itself does no I/O."""
+    if not isinstance(action, SendSms):
+        return action
+    service = line.catalogue.services[action.service]
+    body = signpost.sms(line.texts[action.lang], service)
+    if texter.send(caller, plain(body) if action.lang == "en" else body):
+        store.count_sent(caller)
+        return action.sent
+    return action.failed
 
 
 def _finish_call(line, store, state, actions, caller, base):
@@ -103,12 +126,32 @@ def _finish_call(line, store, state, actions, caller, base):
 @bp.post("/sms")
 def sms_in():
     line, store = _services()
-    sender = field("From")
-    key = store.sender_key(sender) if sender else None
-    state = sms.SmsState.from_json(store.load(key)) if key else sms.SmsState()
-    state, text = sms.reply(state, field("Body"), line)
-    if key:
-        store.save(key, state.to_json(), current_app.config["SMS_TTL"])
+    cfg = current_app.config
+    number, body = field("From"), field("Body")
+    if not number:
+        _, text = sms.reply(sms.SmsState(), body, line)
+        return xml(twiml.message(text))
+    sender = store.sender(number, count_message=True)
+    if sender.recent > cfg["SMS_PER_MINUTE"]:
+        log.warning("sms rate limit reached for one sender; not replying")
+        return xml(twiml.message(""))
+    optout = store.sender_key(number, "optout")
+    word = sms.opt_word(line, body)
+    if word == "stop":
+        # Twilio confirms the opt-out itself; the line records it and says nothing more.
+        store.set_value(optout, "1", cfg["OPTOUT_TTL"])
+        store.delete(store.sender_key(number))
+        return xml(twiml.message(""))
+    if word == "start":
+        store.delete(optout)
+    elif sender.opted_out:
+        return xml(twiml.message(""))
+    state = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
+    before = state.lang
+    state, text = sms.reply(state, body, line, started=word == "start")
+    store.save(store.sender_key(number), state.to_json(), cfg["SMS_TTL"])
+    if state.lang != before:
+        store.set_value(store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"])
     return xml(twiml.message(text))
 
 

@@ -46,7 +46,7 @@ def transport(app):
 
 def fresh_number() -> str:
     """A UK mobile number no other test uses, so sessions never collide."""
-    return f"+447700{next(_numbers):06d}"
+    return f"+447400{next(_numbers):06d}"
 
 
 @pytest.fixture
