@@ -54,12 +54,18 @@ class Detector:
     def is_emergency(self, text: str) -> bool:
         return self.which(text) is not None
 
-    def which(self, text: str) -> str | None:
-        """The language whose rules found danger in `text`, or None."""
+    def which(self, text: str, first: str = "en") -> str | None:
+        """The language whose rules found danger in `text`, or None.
+
+        The `first` language (the conversation's) is tried first, then English, then the
+        rest, so words every language shares ("999", "help") keep the reply's language.
+        """
         folded = fold(text or "")[:2000]
         if not folded:
             return None
-        for lang, rules in self.rules.items():
+        order = sorted(self.rules, key=lambda code: (code != first, code != "en", code))
+        for lang in order:
+            rules = self.rules[lang]
             padded = f" {folded} "
             for phrase in rules.signposts:
                 padded = padded.replace(f" {phrase} ", "  ")

@@ -11,11 +11,15 @@ from dataclasses import asdict, dataclass, replace
 
 from . import signpost
 from .line import Line
-from .segments import fit, plain
+from .segments import fit, is_gsm7, plain
 from .text import fold
 
 MAX_BODY = 480        # characters of a message read; the rest is ignored
-PARTS = 2             # segments a reply may use before it continues on MORE
+# Segments a reply may use before it continues on MORE. Two GSM-7 segments hold 306
+# characters; UCS-2 (any non-GSM letter: Polish, Bulgarian, Arabic...) holds 67 a
+# segment, so four UCS-2 segments (268) carry about as much text as two plain ones.
+PARTS_GSM7 = 2
+PARTS_UCS2 = 4
 
 
 @dataclass(frozen=True)
@@ -76,9 +80,10 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
         return state, _p(line, lang, "sms_no_more")
     if folded.isdigit():
         return _number(line, state, int(folded))
-    found = line.matchers[lang].match(text, {"service", "category", "language"})
+    found, lang = _find(line, lang, text)
     if found is None:
         return replace(state, more=""), ""
+    state = replace(state, lang=lang)
     kind, target = found.target.kind, found.target.id
     if kind == "service":
         svc = line.catalogue.services[target]
@@ -87,6 +92,17 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
         return replace(state, listing=target, more=""), _listing(line, lang, target)
     state = replace(state, lang=target, more="")
     return state, _p(line, target, "sms_help")
+
+
+def _find(line: Line, lang: str, text: str):
+    """Match in the conversation's language (which also knows English words), then in
+    English, then in each other language: a reply comes in the language of the message."""
+    kinds = {"service", "category", "language"}
+    for code in [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]:
+        found = line.matchers[code].match(text, kinds)
+        if found is not None:
+            return found, lang if code == "en" and lang != "en" else code
+    return None, lang
 
 
 def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
@@ -121,7 +137,10 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False) -> t
     if state.lang not in line.offered:
         state = replace(state, lang="en")
     text = (message or "")[:MAX_BODY]
-    emergency = line.detector.is_emergency(text)
+    emergency_lang = line.detector.which(text, first=state.lang)
+    emergency = emergency_lang is not None
+    if emergency_lang in line.offered and emergency_lang != state.lang:
+        state = replace(state, lang=emergency_lang)   # answer danger in the words it came in
     if started:
         state, body = replace(state, more=""), _p(line, state.lang, "sms_started")
     else:
@@ -134,5 +153,6 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False) -> t
     if emergency and not body:
         parts.append(_p(line, state.lang, "sms_menu_hint"))
     full = plain("\n".join(parts)) if state.lang == "en" else "\n".join(parts)
-    now, rest = fit(full, PARTS, _p(line, state.lang, "sms_more"))
+    suffix = _p(line, state.lang, "sms_more")
+    now, rest = fit(full, PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2, suffix)
     return replace(state, more=rest), now
