@@ -324,18 +324,17 @@ def _select(line: Line, state: CallState, choice: str) -> tuple[CallState, list]
 def _speech(line: Line, state: CallState, said: str, texting=None) -> tuple[CallState, list]:
     if line.detector.is_emergency(said):
         return replace(state, misses=0), _prompt(line, state, _emergency(line, state))
-    matcher = line.matchers[state.lang]
     # A choice named in the current menu wins over a keyword elsewhere.
     heard = fold(said)
     for option_id, title in _options(line, state):
         if heard and heard == fold(title):
             return _select(line, state, option_id)
     if state.node == "lang":
-        found = matcher.match(said, {"language"})
+        found = line.match(state.lang, said, {"language"})
         if found:
             return _choose_language(line, state, found.target.id)
         return _miss(line, state, silent=False)
-    found = matcher.match(said, {"command", "service", "category", "language"})
+    found = line.match(state.lang, said, {"command", "service", "category", "language"})
     if found is None:
         return _miss(line, state, silent=False)
     kind, target = found.target.kind, found.target.id

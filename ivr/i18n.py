@@ -93,13 +93,23 @@ def compile_catalogues(locales_dir: Path) -> None:
         tmp.replace(mo_path)
 
 
-def load_translations(locales_dir: Path, code: str) -> NullTranslations:
+def load_translations(locales_dir: Path, code: str, fuzzy: bool = False) -> NullTranslations:
+    """The compiled catalogue of one language; with `fuzzy`, machine drafts included too
+    (read from the `.po`: only for languages a deployment opts in as automatic)."""
     if code == "en":
         return NullTranslations()
-    mo_path = Path(locales_dir) / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not mo_path.exists():
+    lc = Path(locales_dir) / code / "LC_MESSAGES"
+    if fuzzy and (lc / f"{DOMAIN}.po").exists():
+        import io
+        with (lc / f"{DOMAIN}.po").open("rb") as fh:
+            catalog = read_po(fh, locale=code)
+        buf = io.BytesIO()
+        write_mo(buf, catalog, use_fuzzy=True)
+        buf.seek(0)
+        return Translations(buf, domain=DOMAIN)
+    if not (lc / f"{DOMAIN}.mo").exists():
         return NullTranslations()
-    with mo_path.open("rb") as fh:
+    with (lc / f"{DOMAIN}.mo").open("rb") as fh:
         return Translations(fh, domain=DOMAIN)
 
 
@@ -221,6 +231,15 @@ def source_messages(catalogue_dir: Path, prompts_dir: Path) -> list[tuple[str, s
     for path in paths:
         out += [(ctx, msg) for ctx, msg, _ in catalogue_messages(path.name, read_yaml(path))]
     return out
+
+
+def missing_from(translations: NullTranslations, expected: list[tuple[str, str]]) -> int:
+    """How many source messages a compiled catalogue lacks (fuzzy ones are not compiled):
+    the cheap completeness test used at start-up; `po_status` gives the detail."""
+    catalog = getattr(translations, "_catalog", None)
+    if catalog is None:
+        return len(expected)
+    return sum(1 for ctx, msgid in expected if f"{ctx}\x04{msgid}" not in catalog)
 
 
 def po_status(locales_dir: Path, code: str, expected: list[tuple[str, str]]) -> Status:

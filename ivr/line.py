@@ -12,7 +12,7 @@ from pathlib import Path
 from . import catalogue as catalogue_mod
 from .catalogue import Catalogue
 from .i18n import (Language, Texts, compile_catalogues, load_languages, load_prompts,
-                   load_translations, po_status, source_messages)
+                   load_translations, missing_from, source_messages)
 from .matching import Matcher, Target
 from .safety import Detector
 
@@ -39,25 +39,31 @@ class Line:
     def language_of(self, code: str | None) -> str:
         return code if code in self.offered else "en"
 
+    def match(self, lang: str, text: str, kinds: set[str]):
+        """Match in a language, then in English (residents often use English words)."""
+        found = self.matchers[lang].match(text, kinds)
+        if found is None and lang != "en":
+            found = self.matchers["en"].match(text, kinds - {"command", "sms"})
+        return found
+
 
 def _forms(locales_dir: Path, code: str) -> dict[str, str]:
     path = Path(locales_dir) / code / "forms.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _matcher(cat: Catalogue, texts: Texts, english: Texts | None, languages, offered,
-             forms: dict[str, str]) -> Matcher:
+def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, str]) -> Matcher:
+    """One language's index: its keywords, synonyms, command words and language names.
+    (English words are found through the English matcher, tried next: see `match`.)"""
     m = Matcher(forms)
-    sources = [(texts, 1.0)] + ([(english, 0.6)] if english is not None else [])
-    for t, scale in sources:
-        for svc in cat.services.values():
-            for word in t.words(svc.id, "keywords", svc.keywords):
-                m.add(word, Target("service", svc.id), 1.0 * scale)
-            for word in t.words(svc.id, "synonyms", svc.synonyms):
-                m.add(word, Target("service", svc.id), 0.9 * scale)
-        for c in cat.categories:
-            for word in t.words(c.id, "keywords", c.keywords):
-                m.add(word, Target("category", c.id), 0.8 * scale)
+    for svc in cat.services.values():
+        for word in texts.words(svc.id, "keywords", svc.keywords):
+            m.add(word, Target("service", svc.id), 1.0)
+        for word in texts.words(svc.id, "synonyms", svc.synonyms):
+            m.add(word, Target("service", svc.id), 0.9)
+    for c in cat.categories:
+        for word in texts.words(c.id, "keywords", c.keywords):
+            m.add(word, Target("category", c.id), 0.8)
     for code in offered:
         lang = languages[code]
         for word in {lang.english, lang.native, *lang.words}:
@@ -82,18 +88,22 @@ def build(config) -> Line:
     compile_catalogues(locales)
     expected = source_messages(config["CATALOGUE_DIR"], config["PROMPTS_DIR"])
     auto = {c.strip() for c in config.get("AUTO_LANGUAGES", ()) if c.strip()}
-    offered = ["en"]
+    offered, loaded = ["en"], {"en": load_translations(locales, "en")}
     for code in languages:
         if code == "en":
             continue
-        status = po_status(locales, code, expected)
-        if status.complete or (code in auto and status.missing == 0):
+        # A language is offered only when every string is translated and reviewed (not
+        # fuzzy), or when the deployment opts it in as an automatic translation.
+        translations = load_translations(locales, code, fuzzy=code in auto)
+        missing = missing_from(translations, expected)
+        if missing == 0:
             offered.append(code)
+            loaded[code] = translations
         else:
-            log.info("language %s not offered: %d fuzzy, %d missing", code, status.fuzzy, status.missing)
-    texts = {code: Texts(languages[code], load_translations(locales, code), prompts) for code in offered}
-    matchers = {code: _matcher(cat, texts[code], None if code == "en" else texts["en"],
-                               languages, offered, _forms(locales, code)) for code in offered}
+            log.info("language %s not offered: %d strings missing or not reviewed", code, missing)
+    texts = {code: Texts(languages[code], loaded[code], prompts) for code in offered}
+    matchers = {code: _matcher(cat, texts[code], languages, offered, _forms(locales, code))
+                for code in offered}
     detector = Detector.load(Path(config["CATALOGUE_DIR"]) / "emergency")
     c = cat.contacts
     numbers = {"emergency": c["emergency"].number, "non_emergency": c["non-emergency"].number,

@@ -34,14 +34,9 @@ class Match:
     phrase: str
 
 
-def _deletes(word: str, depth: int) -> set[str]:
-    out = set()
-    for d in range(1, depth + 1):
-        if len(word) - d < 2:
-            break
-        for idx in combinations(range(len(word)), d):
-            out.add("".join(ch for i, ch in enumerate(word) if i not in idx))
-    return out
+def _deletes(word: str) -> set[str]:
+    """Every string one deletion away: the symmetric-delete index behind typo tolerance."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))} if len(word) > 2 else set()
 
 
 def _max_edits(word: str) -> int:
@@ -77,16 +72,18 @@ class Matcher:
         for w in words:
             if w not in self._vocab:
                 self._vocab.add(w)
-                for d in _deletes(w, _max_edits(w)):
-                    self._deletes.setdefault(d, set()).add(w)
+                if _max_edits(w):
+                    for d in _deletes(w):
+                        self._deletes.setdefault(d, set()).add(w)
 
     def _correct(self, word: str) -> str:
         """The vocabulary word a typo most likely meant, or the word itself."""
         if word in self._vocab or _max_edits(word) == 0:
             return word
         limit = _max_edits(word)
+        # A word and a typo of it share a one-deletion form (or one is the other's).
         candidates = set(self._deletes.get(word, ()))
-        for d in _deletes(word, limit):
+        for d in _deletes(word):
             candidates |= self._deletes.get(d, set())
             if d in self._vocab:
                 candidates.add(d)
@@ -107,10 +104,11 @@ class Matcher:
                 owners[t] = idf
         self._built = True
 
-    def words(self, text: str) -> list[str]:
-        return [self._correct(self._norm(w)) for w in fold(text).split()]
+    def words(self, text: str, fuzzy: bool = True) -> list[str]:
+        words = [self._norm(w) for w in fold(text).split()]
+        return [self._correct(w) for w in words] if fuzzy else words
 
-    def match(self, text: str, kinds: set[str] | None = None) -> Match | None:
+    def match(self, text: str, kinds: set[str] | None = None, fuzzy: bool = True) -> Match | None:
         """The best target for the text.
 
         Exact phrases count by their length in words; loose words shared with a target's
@@ -120,7 +118,7 @@ class Matcher:
         """
         if not self._built:
             self._build()
-        words = self.words(text)[:60]
+        words = self.words(text[:600], fuzzy)[:60]
         exact: dict[Target, tuple[float, int, str]] = {}
         for n in range(min(MAX_PHRASE, len(words)), 0, -1):
             for i in range(len(words) - n + 1):

@@ -59,9 +59,10 @@ def _listing(line: Line, lang: str, listing: str) -> str:
 
 def _command(line: Line, lang: str, folded: str) -> str | None:
     """A message that is nothing but a command word (MENU, MORE, HELP) in this language."""
-    found = line.matchers[lang].match(folded, {"sms"})
-    if found and fold(found.phrase) == folded:
-        return found.target.id
+    for code in dict.fromkeys((lang, "en")):
+        found = line.matchers[code].match(folded, {"sms"}, fuzzy=False)
+        if found and fold(found.phrase) == folded:
+            return found.target.id
     return None
 
 
@@ -95,13 +96,17 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
 
 
 def _find(line: Line, lang: str, text: str):
-    """Match in the conversation's language (which also knows English words), then in
-    English, then in each other language: a reply comes in the language of the message."""
+    """Find what a message asks for, and the language to answer in: a reply comes in the
+    language of the message. Words spelled exactly right win over typo corrections, so
+    "czat" is Polish, not a misspelt English "chat"."""
     kinds = {"service", "category", "language"}
-    for code in [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]:
-        found = line.matchers[code].match(text, kinds)
-        if found is not None:
-            return found, lang if code == "en" and lang != "en" else code
+    order = [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]
+    for fuzzy in (False, True):
+        for code in order:
+            found = line.matchers[code].match(text, kinds, fuzzy=fuzzy)
+            if found is not None:
+                # English words in another language's conversation keep that language.
+                return found, lang if code == "en" else code
     return None, lang
 
 

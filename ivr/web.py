@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
@@ -45,10 +45,18 @@ def check_signature():
     validator: RequestValidator = current_app.extensions["ivr.validator"]
     signature = request.headers.get("X-Twilio-Signature", "")
     params = request.form.to_dict(flat=True) if request.method == "POST" else {}
-    if not signature or not validator.validate(request.url, params, signature):
+    if not signature or not validator.validate(_signed_url(), params, signature):
         log.warning("refused a request with a missing or wrong signature on %s", request.path)
         return Response("forbidden\n", status=403, mimetype="text/plain")
     return None
+
+
+def _signed_url() -> str:
+    """The URL exactly as Twilio requested it: scheme and host as the proxy saw them, and
+    the path and query string as sent, not as decoded and re-encoded by the framework."""
+    query = request.query_string.decode("latin-1")
+    path = quote(request.root_path + request.path, safe="/%:@!$&'()*+,;=-._~")
+    return f"{request.scheme}://{request.host}{path}" + (f"?{query}" if query else "")
 
 
 def _services():
