@@ -4,6 +4,7 @@
     ivr-line check                                       validate catalogue, prompts, translations
     ivr-line call [--url URL] [--from NUMBER]            play a call in the terminal
     ivr-line text "fraud" [--url URL] [--from NUMBER]    print the SMS reply
+    ivr-line forms [LANG...]                             regenerate inflected forms for matching
 """
 from __future__ import annotations
 
@@ -126,6 +127,25 @@ def text(args) -> int:
     return 0
 
 
+def forms(args) -> int:
+    """Regenerate locales/<lang>/forms.json (inflected forms of the catalogue's words)."""
+    from . import config, inflections
+    from .line import build
+
+    cfg = config.from_environment()
+    line = build(dict(cfg, AUTO_LANGUAGES=config.auto_languages()))
+    codes = args.lang or line.offered
+    for code in codes:
+        if code not in line.texts or not inflections.supported(code):
+            print(f"{code}: no simplemma dictionary; matching uses exact words and typos only")
+            continue
+        words = inflections.vocabulary(line.texts[code], line.catalogue)
+        table = inflections.forms_table(code, words)
+        path = inflections.write(cfg["LOCALES_DIR"], code, table)
+        print(f"{code}: {len(table)} forms of {len(words)} words -> {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("IVR_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -139,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=serve)
     p = sub.add_parser("check", help="validate the catalogue, prompts and translations")
     p.set_defaults(func=check)
+    p = sub.add_parser("forms", help="regenerate inflected forms for matching (uses simplemma)")
+    p.add_argument("lang", nargs="*", help="language codes (default: every offered language)")
+    p.set_defaults(func=forms)
     for name, func, helptext in (("call", call, "play a call in the terminal"),
                                  ("text", text, "send one text and print the reply")):
         p = sub.add_parser(name, help=helptext)

@@ -75,6 +75,9 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
         return replace(state, listing="menu", more=""), _listing(line, lang, "menu")
     if command == "help":
         return replace(state, more=""), _p(line, lang, "sms_help")
+    if command == "lang":
+        names = [line.languages[c].native for c in line.offered]
+        return replace(state, more=""), "\n".join([_p(line, lang, "sms_languages")] + names)
     if command == "more":
         if state.more:
             return state, state.more
@@ -92,7 +95,7 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
     if kind == "category":
         return replace(state, listing=target, more=""), _listing(line, lang, target)
     state = replace(state, lang=target, more="")
-    return state, _p(line, target, "sms_help")
+    return state, _p(line, target, "sms_language_set") + "\n" + _p(line, target, "sms_help")
 
 
 def _find(line: Line, lang: str, text: str):

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from .conftest import TOKEN
+from .conftest import TOKEN, fresh_number
 
 FIELDS = ["CallSid", "From", "To", "Digits", "SpeechResult", "Confidence", "CallStatus", "Body",
           "MessageSid", "NumMedia", "AccountSid"]
@@ -63,7 +63,7 @@ def test_any_text_answers_twiml(client, form, body):
        danger=st.sampled_from(["help me", "someone is following me", "a man with a knife outside",
                                "he is attacking me", "999"]))
 def test_danger_is_found_whatever_surrounds_it(client, prefix, suffix, danger):
-    form = {"From": "+447400555000", "Body": f"{prefix} {danger} {suffix}"[:400]}
+    form = {"From": fresh_number(), "Body": f"{prefix} {danger} {suffix}"[:400]}
     root = twiml(post(client, "/sms", form))
     message = root.find("Message")
     assert message is not None and "999" in message.text.splitlines()[0]
