@@ -4,6 +4,7 @@
     ivr-line check                                       validate catalogue, prompts, translations
     ivr-line call [--url URL] [--from NUMBER]            play a call in the terminal
     ivr-line text "fraud" [--url URL] [--from NUMBER]    print the SMS reply
+    ivr-line translate --to pl [--from en] [--redo]      machine-draft missing strings (fuzzy)
     ivr-line forms [LANG...]                             regenerate inflected forms for matching
 """
 from __future__ import annotations
@@ -94,6 +95,23 @@ def check(args) -> int:
     return 1 if problems or cat.clashes else 0
 
 
+def translate(args) -> int:
+    """Draft a language's missing strings with argos-translate (the `[mt]` extra)."""
+    from . import config
+    from .translate import Unavailable, draft
+
+    locales = config.from_environment()["LOCALES_DIR"]
+    po_path = locales / args.to / "LC_MESSAGES" / "messages.po"
+    try:
+        report = draft(po_path, locales / "messages.pot", args.to, args.source, redo=args.redo)
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(report.summary())
+    print(f"written: {po_path} (drafts are fuzzy: reviewed by a native speaker, then unflagged)")
+    return 0
+
+
 def call(args) -> int:
     from .simulator import Phone
 
@@ -159,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=serve)
     p = sub.add_parser("check", help="validate the catalogue, prompts and translations")
     p.set_defaults(func=check)
+    p = sub.add_parser("translate", help="machine-draft a language's missing strings (fuzzy)")
+    p.add_argument("--to", required=True, help="language code, e.g. pl")
+    p.add_argument("--from", dest="source", default="en", help="source language (default en)")
+    p.add_argument("--redo", action="store_true", help="draft unreviewed machine drafts again")
+    p.set_defaults(func=translate)
     p = sub.add_parser("forms", help="regenerate inflected forms for matching (uses simplemma)")
     p.add_argument("lang", nargs="*", help="language codes (default: every offered language)")
     p.set_defaults(func=forms)

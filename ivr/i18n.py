@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 
 DOMAIN = "messages"
 
+# The emergency guidance: written by a person in every language, never machine-drafted
+# (`ivr-line translate` leaves these empty and says a human translator is needed).
+EMERGENCY_CONTEXTS = frozenset({
+    "prompt:emergency", "prompt:emergency_more", "prompt:emergency_interpreter",
+    "prompt:error", "prompt:goodbye_missed", "prompt:sms_emergency",
+})
+
 
 @dataclass(frozen=True)
 class Language:

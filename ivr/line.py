@@ -13,7 +13,7 @@ from . import catalogue as catalogue_mod
 from .catalogue import Catalogue
 from .i18n import (Language, Texts, compile_catalogues, load_languages, load_prompts,
                    load_translations, missing_from, source_messages)
-from .matching import Matcher, Target
+from .matching import LanguageMatcher, Target
 from .safety import Detector
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Line:
     offered: list[str]                  # codes offered to callers, English first
     auto: set[str]                      # offered as automatic (machine) translations
     texts: dict[str, Texts]
-    matchers: dict[str, Matcher]
+    matchers: dict[str, LanguageMatcher]
     detector: Detector
     numbers: dict[str, str] = field(default_factory=dict)
 
@@ -52,10 +52,10 @@ def _forms(locales_dir: Path, code: str) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, str]) -> Matcher:
+def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, str]) -> LanguageMatcher:
     """One language's index: its keywords, synonyms, command words and language names.
     (English words are found through the English matcher, tried next: see `match`.)"""
-    m = Matcher(forms)
+    m = LanguageMatcher(forms)
     for svc in cat.services.values():
         for word in texts.words(svc.id, "keywords", svc.keywords):
             m.add(word, Target("service", svc.id), 1.0)

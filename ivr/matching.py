@@ -16,7 +16,7 @@ from rapidfuzz.distance import OSA
 
 from .text import fold
 
-MAX_PHRASE = 8      # longest phrase, in words
+MAX_PHRASE = 12     # longest phrase, in words
 BAG_SHARE = 0.25    # weight of loose word overlap against exact phrases
 MIN_FUZZY = 4       # shorter words must be spelled right ("gun" is not "fun")
 
@@ -46,8 +46,9 @@ def _max_edits(word: str) -> int:
 class Matcher:
     """Phrases -> targets, for one language."""
 
-    def __init__(self, forms: dict[str, str] | None = None):
+    def __init__(self, forms: dict[str, str] | None = None, typos: bool = True):
         self._forms = forms or {}       # folded inflected form -> folded base form
+        self._typos = typos             # keep a typo index (the exact-words view needs none)
         self._phrases: dict[tuple[str, ...], list[tuple[Target, float, int]]] = {}
         self._vocab: set[str] = set()
         self._deletes: dict[str, set[str]] = {}
@@ -72,7 +73,7 @@ class Matcher:
         for w in words:
             if w not in self._vocab:
                 self._vocab.add(w)
-                if _max_edits(w):
+                if self._typos and _max_edits(w):
                     for d in _deletes(w):
                         self._deletes.setdefault(d, set()).add(w)
 
@@ -104,12 +105,13 @@ class Matcher:
                 owners[t] = idf
         self._built = True
 
-    def words(self, text: str, fuzzy: bool = True) -> list[str]:
+    def words(self, text: str, typos: bool = True) -> list[str]:
         words = [self._norm(w) for w in fold(text).split()]
-        return [self._correct(w) for w in words] if fuzzy else words
+        return [self._correct(w) for w in words] if typos and self._typos else words
 
-    def match(self, text: str, kinds: set[str] | None = None, fuzzy: bool = True) -> Match | None:
-        """The best target for the text.
+    def match(self, text: str, kinds: set[str] | None = None, typos: bool = True,
+              loose: bool = True) -> Match | None:
+        """The best target for the text, typos corrected, loose words counted.
 
         Exact phrases count by their length in words; loose words shared with a target's
         phrases add a little, weighted by rarity, so a sentence that says "passed too
@@ -118,18 +120,22 @@ class Matcher:
         """
         if not self._built:
             self._build()
-        words = self.words(text[:600], fuzzy)[:60]
+        words = self.words(text[:600], typos=typos)[:60]
         exact: dict[Target, tuple[float, int, str]] = {}
+        covered = [False] * len(words)   # words already explained by a longer phrase
         for n in range(min(MAX_PHRASE, len(words)), 0, -1):
             for i in range(len(words) - n + 1):
+                if any(covered[i:i + n]):
+                    continue
                 key = tuple(words[i:i + n])
-                for target, weight, order in self._phrases.get(key, ()):
-                    if kinds and target.kind not in kinds:
-                        continue
+                hits = [h for h in self._phrases.get(key, ()) if not kinds or h[0].kind in kinds]
+                for target, weight, order in hits:
                     score, first, phrase = exact.get(target, (0.0, order, " ".join(key)))
                     exact[target] = (score + n * weight, min(first, order), phrase)
+                if hits:
+                    covered[i:i + n] = [True] * n
         loose: dict[Target, list] = {}
-        for w in set(words):
+        for w in set(words) if loose else ():
             for target, idf in self._bag.get(w, {}).items():
                 if not kinds or target.kind in kinds:
                     entry = loose.setdefault(target, [0.0, 0, w])
@@ -146,3 +152,28 @@ class Matcher:
             if best is None or rank > best[0]:
                 best = (rank, Match(target, score, phrase))
         return best[1] if best else None
+
+
+class LanguageMatcher:
+    """One language's matching: the words as the catalogue spells them first, then their
+    inflected forms (from forms.json), then typos. Exact words win, so a lemmatizer's
+    guess never overrides a keyword a translator chose and checked."""
+
+    def __init__(self, forms: dict[str, str]):
+        self.inflected = Matcher(forms) if forms else None
+        self.exact = Matcher(typos=self.inflected is None)
+
+    def add(self, phrase: str, target: Target, weight: float = 1.0) -> None:
+        self.exact.add(phrase, target, weight)
+        if self.inflected is not None:
+            self.inflected.add(phrase, target, weight)
+
+    def match(self, text: str, kinds: set[str] | None = None, fuzzy: bool = True) -> Match | None:
+        """With `fuzzy` off, only whole phrases as written; on, also loose sentences, other
+        forms of a word and typos."""
+        views = [self.exact] + ([self.inflected] if self.inflected else [])
+        for view in views:
+            found = view.match(text, kinds, typos=False, loose=fuzzy)
+            if found is not None:
+                return found
+        return views[-1].match(text, kinds, typos=True, loose=True) if fuzzy else None

@@ -66,7 +66,7 @@ def _command(line: Line, lang: str, folded: str) -> str | None:
     return None
 
 
-def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
+def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tuple[SmsState, str]:
     """Everything after the emergency line: (new state, reply text)."""
     lang = state.lang
     folded = fold(text)
@@ -84,7 +84,12 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
         return state, _p(line, lang, "sms_no_more")
     if folded.isdigit():
         return _number(line, state, int(folded))
-    found, lang = _find(line, lang, text)
+    named = _language_named(line, lang, folded)
+    if named:
+        state = replace(state, lang=named, more="")
+        return state, _p(line, named, "sms_language_set") + "\n" + _p(line, named, "sms_help")
+    found, found_lang = _find(line, lang, text)
+    lang = lang if keep_lang else found_lang
     if found is None:
         return replace(state, more=""), ""
     state = replace(state, lang=lang)
@@ -92,25 +97,40 @@ def _body(line: Line, state: SmsState, text: str) -> tuple[SmsState, str]:
     if kind == "service":
         svc = line.catalogue.services[target]
         return replace(state, more=""), signpost.sms(line.texts[lang], svc)
-    if kind == "category":
-        return replace(state, listing=target, more=""), _listing(line, lang, target)
-    state = replace(state, lang=target, more="")
-    return state, _p(line, target, "sms_language_set") + "\n" + _p(line, target, "sms_help")
+    return replace(state, listing=target, more=""), _listing(line, lang, target)
+
+
+def _language_named(line: Line, lang: str, folded: str) -> str | None:
+    """The language a message names, when the message is nothing but its name ("POLSKI")."""
+    found = line.matchers[lang].match(folded, {"language"}, fuzzy=False)
+    if found is None and lang != "en":
+        found = line.matchers["en"].match(folded, {"language"}, fuzzy=False)
+    return found.target.id if found and fold(found.phrase) == folded else None
 
 
 def _find(line: Line, lang: str, text: str):
     """Find what a message asks for, and the language to answer in: a reply comes in the
-    language of the message. Words spelled exactly right win over typo corrections, so
-    "czat" is Polish, not a misspelt English "chat"."""
-    kinds = {"service", "category", "language"}
+    language of the message.
+
+    A message that is exactly a keyword or synonym of some language settles both at once
+    ("czat" is Polish, not a misspelt English "chat"). Otherwise every language reads it,
+    typos and loose words allowed, and the best reading wins, the conversation's own
+    language first among equals. English words in another language's conversation keep
+    that language.
+    """
+    kinds = {"service", "category"}
     order = [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]
-    for fuzzy in (False, True):
-        for code in order:
-            found = line.matchers[code].match(text, kinds, fuzzy=fuzzy)
-            if found is not None:
-                # English words in another language's conversation keep that language.
-                return found, lang if code == "en" else code
-    return None, lang
+    folded = fold(text)
+    for code in order:
+        found = line.matchers[code].match(text, kinds, fuzzy=False)
+        if found is not None and found.phrase == folded:
+            return found, lang if code == "en" else code
+    best, best_code = None, lang
+    for code in order:
+        found = line.matchers[code].match(text, kinds)
+        if found is not None and (best is None or found.score > best.score):
+            best, best_code = found, code
+    return best, lang if best_code == "en" else best_code
 
 
 def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
@@ -152,7 +172,8 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False) -> t
     if started:
         state, body = replace(state, more=""), _p(line, state.lang, "sms_started")
     else:
-        state, body = _body(line, state, text)
+        # A message about danger is answered in the language the danger was written in.
+        state, body = _body(line, state, text, keep_lang=emergency)
     if not body:
         body = "" if emergency else _p(line, state.lang, "sms_unknown")
     parts = [_p(line, state.lang, "sms_emergency")] if emergency else []
