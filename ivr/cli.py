@@ -75,23 +75,26 @@ def check(args) -> int:
     expected = source_messages(cfg["CATALOGUE_DIR"], cfg["PROMPTS_DIR"])
     print(f"prompts and catalogue: {len(expected)} messages to translate")
     problems = 0
+    from .i18n import placeholder_errors
     for code, lang in load_languages(cfg["LOCALES_DIR"]).items():
+        errors = placeholder_errors(cfg["LOCALES_DIR"], code)
+        problems += len(errors)
         if code == "en":
             status_line = "source"
         else:
             st = po_status(cfg["LOCALES_DIR"], code, expected)
-            status_line = f"translated {st.translated}, fuzzy {st.fuzzy}, missing {st.missing}"
+            status_line = (f"translated {st.translated}, fuzzy {st.fuzzy}, missing {st.missing}, "
+                           f"placeholder errors {len(errors)}")
         offered = "offered" if code in line.offered else "not offered"
         seg = ""
         if code in line.texts:
             counts = [segments.segments(signpost.sms(line.texts[code], s)) for s in cat.services.values()]
-            seg = f"; SMS segments per signpost: max {max(counts)}, mean {sum(counts) / len(counts):.1f}"
+            alert = segments.segments(line.texts[code].prompt("sms_emergency", **line.numbers))
+            seg = (f"; SMS segments per signpost max {max(counts)}, mean {sum(counts) / len(counts):.1f}"
+                   f"; 999 line {alert}")
         print(f"  {code} {lang.english} ({lang.native}): {status_line}; {offered}{seg}")
-    from .i18n import placeholder_errors
-    for code in line.offered:
-        for err in placeholder_errors(cfg["LOCALES_DIR"], code):
-            problems += 1
-            print(f"  {code}: placeholder error: {err}")
+        for err in errors:
+            print(f"    placeholder error: {err}")
     return 1 if problems or cat.clashes else 0
 
 

@@ -16,8 +16,9 @@ def site(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def spoken_site(url: str) -> str:
-    return site(url).replace(".", " dot ")
+def spoken_site(texts: Texts, url: str) -> str:
+    """`northants.police.uk` read aloud: "northants dot police dot uk", "dot" in the caller's language."""
+    return site(url).replace(".", f" {texts.prompt('spoken_dot')} ")
 
 
 def spoken_number(number: str) -> str:
@@ -59,10 +60,11 @@ def spoken(texts: Texts, service: Service) -> str:
         if c.kind == "phone":
             parts.append(texts.prompt("reach_phone", label=label, number=spoken_number(c.number)))
         elif c.kind == "website":
-            parts.append(texts.prompt("reach_website", label=label, site=spoken_site(c.url)))
+            parts.append(texts.prompt("reach_website", label=label, site=spoken_site(texts, c.url)))
         elif c.kind == "email":
-            parts.append(texts.prompt("reach_email", label=label,
-                                      address=c.address.replace("@", " at ").replace(".", " dot ")))
+            dot, at = texts.prompt("spoken_dot"), texts.prompt("spoken_at")
+            address = c.address.replace("@", f" {at} ").replace(".", f" {dot} ")
+            parts.append(texts.prompt("reach_email", label=label, address=address))
         elif c.kind == "in_person":
             parts.append(texts.prompt("reach_in_person", label=label))
         else:
