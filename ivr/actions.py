@@ -1,7 +1,7 @@
 """What the call flow asks the host to do. Plain data: the flow does no I/O."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,3 @@ class SendSms:
 @dataclass(frozen=True)
 class Hangup:
     pass
-
-
-@dataclass
-class Step:
-    """The result of one turn of the call: the actions to perform, in order."""
-    actions: list = field(default_factory=list)

@@ -83,12 +83,8 @@ class Event:
     texting: Callable[[int], str] | None = None
 
 
-def _numbers(line: Line) -> dict:
-    return line.numbers
-
-
 def _say(line: Line, state: CallState, key: str, **kw) -> Say:
-    return Say(line.texts[state.lang].prompt(key, **{**_numbers(line), **kw}), state.lang, state.slow)
+    return Say(line.texts[state.lang].prompt(key, **{**line.numbers, **kw}), state.lang, state.slow)
 
 
 # --- menus -----------------------------------------------------------------------
@@ -208,7 +204,7 @@ def start(line: Line, event: Event) -> tuple[CallState, list]:
     returning caller's remembered language (`preferred_lang`) is offered first.
     """
     state = CallState(lang="en", can_text=event.can_text)
-    before = [Say(line.texts["en"].prompt("emergency", **_numbers(line)), "en")]
+    before = [Say(line.texts["en"].prompt("emergency", **line.numbers), "en")]
     if event.dialled_lang in line.offered and event.dialled_lang != "en":
         state, actions = _choose_language(line, state, event.dialled_lang)
         return state, before + actions
@@ -382,5 +378,3 @@ def step(state: CallState, event: Event, line: Line) -> tuple[CallState, list]:
         return _speech(line, state, event.text, event.texting)
     return _miss(line, state, silent=True)
 
-
-__all__ = ["CallState", "Event", "step", "start", "SendSms"]

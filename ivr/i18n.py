@@ -56,10 +56,6 @@ class Language:
         name = self.locale.get_language_name(self.code) or self.english
         return name[:1].upper() + name[1:]
 
-    @property
-    def rtl(self) -> bool:
-        return self.locale.character_order == "right-to-left"
-
 
 def load_languages(locales_dir: Path) -> dict[str, Language]:
     rows = read_yaml(Path(locales_dir) / "languages.yaml")

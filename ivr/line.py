@@ -33,9 +33,6 @@ class Line:
     detector: Detector
     numbers: dict[str, str] = field(default_factory=dict)
 
-    def numbers_for_prompts(self) -> dict[str, str]:
-        return self.numbers
-
     def language_of(self, code: str | None) -> str:
         return code if code in self.offered else "en"
 

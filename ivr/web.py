@@ -89,7 +89,7 @@ def voice():
     event = Event("start", preferred_lang=remembered, dialled_lang=dialled,
                   can_text=texter.enabled and is_uk_mobile(caller))
     state, actions = flow.start(line, event)
-    return _finish_call(line, store, state, actions, caller, base="voice/")
+    return _finish_call(line, store, state, actions, base="voice/")
 
 
 @bp.post("/voice/step")
@@ -109,7 +109,7 @@ def voice_step():
     actions = [_perform(a, line, store, texter, caller) for a in actions]
     if caller and state.lang != before and state.node not in ("lang", "end"):
         store.set_value(store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"])
-    return _finish_call(line, store, state, actions, caller, base="")
+    return _finish_call(line, store, state, actions, base="")
 
 
 def _perform(action, line, store, texter, caller):
@@ -124,7 +124,7 @@ def _perform(action, line, store, texter, caller):
     return action.failed
 
 
-def _finish_call(line, store, state, actions, caller, base):
+def _finish_call(line, store, state, actions, base):
     sid = field("CallSid")
     if sid:
         store.save(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])
