@@ -1,0 +1,189 @@
+"""The report: plain-text tables of what was measured, and each target of issue 6, met or not."""
+from __future__ import annotations
+
+KINDS = ("voice_start", "voice_step", "sms", "sms_emergency")
+MT_MODULES = {"argostranslate", "ctranslate2", "torch", "sentencepiece", "stanza"}
+
+
+def phase_line(name: str, p: dict) -> str:
+    """One line as each phase ends, so a long run shows progress."""
+    return (f"  {name:<28} {p['rps']:>7.0f} req/s  p99 {p['all'].get('p99_ms', 0):>6.1f} ms  "
+            f"errors {p['errors']}  mismatches {p['mismatches']}  client cpu {p['client_cpu']:.0%}")
+
+
+def _ratio(results: dict, app: str, base: str) -> float | None:
+    phases = results["phases"]
+    if app in phases and base in phases and phases[base]["rps"]:
+        return round(phases[app]["rps"] / phases[base]["rps"], 2)
+    return None
+
+
+def ratios(results: dict) -> dict:
+    """App over baseline: measured throughput, and worker CPU per request (baseline over app)."""
+    return {"mix_2w": _ratio(results, "app.mix.2w", "baseline.mix.2w"),
+            "keyword_2w": _ratio(results, "app.keyword.2w", "baseline.keyword.2w"),
+            "mix_1w": _ratio(results, "app.mix.1w", "baseline.mix.1w"),
+            "cpu": {t: cpu_ratio(results, t) for t in ("mix.2w", "keyword.2w", "mix.1w")}}
+
+
+def cpu_ratio(results: dict, traffic: str) -> float | None:
+    """Baseline CPU per request over the app's: the throughput ratio on an otherwise idle machine."""
+    phases = results["phases"]
+    app, base = phases.get(f"app.{traffic}"), phases.get(f"baseline.{traffic}")
+    if app and base and app["worker_cpu_ms_per_request"]:
+        return round(base["worker_cpu_ms_per_request"] / app["worker_cpu_ms_per_request"], 2)
+    return None
+
+
+def targets(results: dict) -> list[dict]:
+    """Each target of the issue: the figure, the limit, met or missed."""
+    phases, out = results["phases"], []
+
+    def add(name, value, limit, met, unit=""):
+        out.append({"target": name, "value": value, "limit": limit, "unit": unit, "met": bool(met)})
+
+    r = ratios(results)
+    add("full mix throughput / baseline (2 workers)", r["mix_2w"], ">= 0.6", (r["mix_2w"] or 0) >= 0.6)
+    add("SMS keyword throughput / baseline (2 workers)", r["keyword_2w"], ">= 0.7",
+        (r["keyword_2w"] or 0) >= 0.7)
+    for phase, kinds in (("app.mix.2w", KINDS), ("app.keyword.2w", ("sms",))):
+        for kind in kinds:
+            k = phases.get(phase, {}).get("kinds", {}).get(kind)
+            if k:
+                add(f"p99 {kind} ({phase}, {results['settings']['connections']} conns)",
+                    k["p99_ms"], "<= 25", k["p99_ms"] <= 25, "ms")
+    app_phases = [p for n, p in phases.items() if n.startswith("app")]
+    errors = sum(p["errors"] for p in app_phases)
+    mismatches = sum(p["mismatches"] for p in app_phases)
+    add("errors in every app phase (mismatched answers in brackets)", f"{errors} ({mismatches})", "0",
+        errors == 0 and mismatches == 0)
+    start = results["startup"]
+    median = start["create_app_s"]["median"]
+    add("worker start: import + create_app (median)", median, "< 1", median < 1, "s")
+    rss = max((p["worker_peak_rss_mb"] for n, p in phases.items() if n.startswith("app.")), default=0)
+    add("worker peak RSS (VmHWM, any worker of the real line)", rss, "< 80", 0 < rss < 80, "MB")
+    mt = sorted(MT_MODULES & set(start["heavy_modules"]))
+    add("machine translation never imported by a worker", ", ".join(mt) or "none", "none", not mt)
+    m = results.get("matching", {})
+    if "1x" in m and "10x" in m:
+        worst = max(m["1x"]["worst_us"], m["10x"]["worst_us"])
+        add("matching: slowest query (median), 1x and 10x", worst, "< 500 (well under 1 ms)",
+            worst < 500, "us")
+        growth = round(m["10x"]["mean_us"] / m["1x"]["mean_us"], 2)
+        size = round(m["10x"]["services"] / m["1x"]["services"], 1)
+        add(f"matching: growth at {size}x catalogue (mean time ratio)", growth,
+            "<= 2 (not linear)", growth <= 2)
+    for name, base in (("mix", "mix.2w"), ("keyword", "keyword.2w")):
+        a, b = phases.get(f"app.{base}"), phases.get(f"baseline.{base}")
+        if a and b:
+            add(f"load generator faster against baseline than app ({name})",
+                f"{b['rps']:.0f} vs {a['rps']:.0f}", "baseline > app", b["rps"] > a["rps"], "req/s")
+    busiest = max((p["client_cpu"] for p in phases.values()), default=0)
+    add("load generator CPU, busiest phase (share of one core)", f"{busiest:.0%}", "< 90%", busiest < 0.9)
+    return out
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    cells = [header] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = []
+    for j, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def text(results: dict) -> str:
+    s, phases = results["settings"], results["phases"]
+    code = results.get("code", {})
+    out = [f"ivr-line benchmark of {code.get('commit')}"
+           f"{' with uncommitted changes' if code.get('ivr_uncommitted') else ''}: "
+           f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
+           f"{s['connections']} connections, redis {s['redis']}, "
+           f"{'quick' if s['quick'] else 'full'} run ({s['long_s']:.0f}/{s['short_s']:.0f} s phases), "
+           f"{results.get('elapsed_s', 0):.0f} s in all"]
+    load = results["machine"].get("loadavg_at_start", [0])[0]
+    out.append(f"load average at start {load}, at end {results['machine'].get('loadavg_at_end', ['?'])[0]}"
+               + (": other processes were using the CPU, so rates are low and noisy; "
+                  "cpu/req and the ratios are the steadier figures" if load > 0.5 else ""))
+    out.append("")
+
+    rows = []
+    for name, p in phases.items():
+        _, traffic, workers = name.split(".")[:3]
+        base = f"baseline.{traffic}.{workers}" if not name.startswith("baseline") else None
+        ratio = None
+        if base in phases and phases[base]["rps"]:
+            ratio = f"{p['rps'] / phases[base]['rps']:.2f}"
+        rows.append([name, f"{p['rps']:.0f}", ratio, p["all"].get("p50_ms"), p["all"].get("p95_ms"),
+                     p["all"].get("p99_ms"), p["errors"], p["mismatches"], f"{p['client_cpu']:.0%}",
+                     p["worker_cpu_ms_per_request"], p["worker_peak_rss_mb"], p["worker_pids_seen"]])
+    out += ["Throughput and latency (ms, all requests). cpu/req: worker CPU ms per request, "
+            "the cost of a webhook even on a busy machine; pids: workers seen (recycled ones too)",
+            _table(rows, ["phase", "req/s", "x base", "p50", "p95", "p99", "err", "mism",
+                          "client cpu", "cpu/req", "rss MB", "pids"]),
+            "Worker CPU per request, baseline over app (the ratio with the machine to themselves): "
+            + ", ".join(f"{t} {v}" for t, v in ratios(results)["cpu"].items()), ""]
+
+    if code.get("changed_during_run"):
+        out += ["Note: files in ivr/, catalogue/, locales/ or prompts/ changed during the run, so "
+                "mismatches may come from the edit rather than from the line under load.", ""]
+    replayed = [n for n, p in phases.items() if n.startswith("app") and p["replayed_conversations"]]
+    if replayed:
+        out += [f"Note: the pre-signed pool ran out in {', '.join(replayed)}; replayed callers meet "
+                "their own rate limits and state, so mismatches there are the bench's, not the line's.", ""]
+
+    rows = []
+    for name, p in phases.items():
+        for kind, k in p["kinds"].items():
+            rows.append([name, kind, k["n"], k["p50_ms"], k["p95_ms"], k["p99_ms"], k["max_ms"], k["errors"]])
+    out += ["Latency per webhook kind (ms)",
+            _table(rows, ["phase", "kind", "n", "p50", "p95", "p99", "max", "err"]), ""]
+
+    rows = [[name, ", ".join(f"{c} {v}" for c, v in p["redis_commands_per_request"].items())
+             + (f"; redis-server CPU {p['redis_cpu_ms_per_request']} ms" if "redis_cpu_ms_per_request" in p else "")]
+            for name, p in phases.items() if name.startswith("app")]
+    rows += [[f"round trips: {kind}", f"mean {t['mean']}, max {t['max']} (test client, {t['requests']} requests)"]
+             for kind, t in results.get("round_trips", {}).items()]
+    out += ["Redis per webhook (commands from INFO commandstats; round trips counted in redis-py)",
+            _table(rows, ["phase", "per request"]), ""]
+
+    st = results["startup"]
+    rows = [["import + create_app (fresh interpreter)", _spread(st["create_app_s"]), "s"],
+            ["whole process, spawn to exit", _spread(st["process_wall_s"]), "s"],
+            *([["import + create_app, 10x catalogue", _spread(results["startup_10x"]["create_app_s"]), "s"]]
+              if "startup_10x" in results else []),
+            ["fresh process max RSS", st["maxrss_mb"], "MB"],
+            ["heavy modules imported", ", ".join(st["heavy_modules"]) or "none", ""]]
+    rows += [[f"gunicorn start to first healthy answer: {label}", v["start_to_healthy_s"], "s"]
+             for label, v in results["servers"].items()]
+    out += [f"Start-up ({st['runs']} runs: min / median / max); languages offered: "
+            f"{', '.join(results.get('languages_offered', {}).get('1x', []))}",
+            _table(rows, ["", "value", ""]), ""]
+
+    m = results.get("matching", {})
+    if m:
+        rows = [[label, v["services"], v["phrases"], v["mean_us"], v["worst_us"], v["worst_query"]]
+                for label, v in m.items()]
+        out += [f"{m['1x']['matcher']}.match, timed directly (us; median of {m['1x']['repeat']} calls per query, "
+                f"{m['1x']['queries']} queries)",
+                _table(rows, ["catalogue", "services", "phrases", "mean", "slowest", "slowest query"]), ""]
+
+    sign = results.get("signing", [])
+    if sign:
+        total = sum(x["requests"] for x in sign)
+        us = sum(x["sign_us"] * x["requests"] for x in sign) / total
+        out += [f"Signing: {total} requests pre-signed with RequestValidator.compute_signature, "
+                f"{us:.0f} us each, {sum(x['prepare_s'] for x in sign):.1f} s in all, before the clock.",
+                f"Sessions phase: {results.get('sessions', {}).get('prefilled', 0)} sessions pre-filled, "
+                f"Redis dbsize {results.get('sessions', {}).get('dbsize', '?')}.", ""]
+
+    rows = [[t["target"], f"{t['value']} {t['unit']}".strip(), t["limit"], "met" if t["met"] else "MISSED"]
+            for t in results.get("targets", [])]
+    out += ["Targets (issue 6)", _table(rows, ["target", "value", "limit", ""])]
+    return "\n".join(out)
+
+
+def _spread(d: dict) -> str:
+    return f"{d['min']} / {d['median']} / {d['max']}"
