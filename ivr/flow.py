@@ -48,17 +48,18 @@ class CallState:
                          str(self.page), str(self.misses), flags, str(self.texts_sent)])
 
     @classmethod
-    def from_token(cls, token: str) -> "CallState":
+    def from_token(cls, token: str) -> "CallState | None":
+        """The state a Gather action URL carries, or None when there is none or it is garbled."""
         parts = (token or "").split(".")
         if len(parts) != 8:
-            return cls(node="main")
+            return None
         node, lang, cat, svc, page, misses, flags, sent = parts
         try:
             return cls(node=node or "main", lang=lang or "en", category=cat or None,
                        service=svc or None, page=int(page), misses=int(misses),
                        slow="s" in flags, texts_sent=int(sent), can_text="t" in flags)
         except ValueError:
-            return cls(node="main")
+            return None
 
     @classmethod
     def from_json(cls, data: dict | None) -> "CallState":
@@ -143,6 +144,15 @@ def _menu(line: Line, state: CallState) -> list:
 
 
 def _hints(line: Line, state: CallState) -> tuple[str, ...]:
+    """Speech hints for the menu: its options, and the strongest keywords. Made once per
+    menu and language, then kept on the line (they never change while it runs)."""
+    key = (state.lang, state.node, state.category)
+    if key not in line.hints:
+        line.hints[key] = _make_hints(line, state)
+    return line.hints[key]
+
+
+def _make_hints(line: Line, state: CallState) -> tuple[str, ...]:
     words = [title for _, title in _options(line, state)]
     if state.node in ("main", "category"):
         texts = line.texts[state.lang]
@@ -177,7 +187,7 @@ def _emergency(line: Line, state: CallState, full: bool = True) -> list:
 def _enter_service(line: Line, state: CallState, service_id: str) -> tuple[CallState, list]:
     svc = line.catalogue.services[service_id]
     state = replace(state, node="service", category=svc.category, service=svc.id, page=0, misses=0)
-    text = signpost.spoken(line.texts[state.lang], svc)
+    text = line.spoken(state.lang, svc.id)
     return state, _prompt(line, state, [Say(text, state.lang, state.slow), Pause(1)])
 
 

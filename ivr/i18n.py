@@ -45,16 +45,12 @@ class Language:
     speech: str          # <Gather language> for speech recognition: "pl-PL"
     words: tuple[str, ...] = ()   # extra words that select it (SMS and speech)
     slow_prosody: bool = True     # the voice honours SSML <prosody rate>
+    native: str = ""              # its name in its own words: from Babel, at load
 
     @property
     def locale(self) -> Locale:
         return Locale.parse(self.code)
 
-    @property
-    def native(self) -> str:
-        """The language's name in its own words, from Babel's locale data."""
-        name = self.locale.get_language_name(self.code) or self.english
-        return name[:1].upper() + name[1:]
 
 
 def load_languages(locales_dir: Path) -> dict[str, Language]:
@@ -63,6 +59,8 @@ def load_languages(locales_dir: Path) -> dict[str, Language]:
     for row in rows:
         row = dict(row)
         row["words"] = tuple(w.lower() for w in row.get("words", ()))
+        name = Locale.parse(row["code"]).get_language_name(row["code"]) or row["english"]
+        row["native"] = name[:1].upper() + name[1:]   # Babel's locale data: "polski" -> "Polski"
         languages[row["code"]] = Language(**row)
     if "en" not in languages:
         raise ValueError("locales/languages.yaml must describe English (code en)")

@@ -9,12 +9,16 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babel.localedata import _cache as babel_data
+
 from . import catalogue as catalogue_mod
+from . import signpost
 from .catalogue import Catalogue
 from .i18n import (Language, Texts, compile_catalogues, load_languages, load_prompts,
                    load_translations, missing_from, source_messages)
 from .matching import LanguageMatcher, Target
 from .safety import Detector
+from .text import fold
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +36,18 @@ class Line:
     matchers: dict[str, LanguageMatcher]
     detector: Detector
     numbers: dict[str, str] = field(default_factory=dict)
+    opt_words: dict[str, str] = field(default_factory=dict)   # folded STOP/START word -> "stop"/"start"
+    signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms)
+    hints: dict = field(default_factory=dict)                   # speech hints per menu, made once
 
     def language_of(self, code: str | None) -> str:
         return code if code in self.offered else "en"
+
+    def spoken(self, lang: str, service_id: str) -> str:
+        return self.signposts[(lang, service_id)][0]
+
+    def sms(self, lang: str, service_id: str) -> str:
+        return self.signposts[(lang, service_id)][1]
 
     def match(self, lang: str, text: str, kinds: set[str]):
         """Match in a language, then in English (residents often use English words)."""
@@ -105,4 +118,17 @@ def build(config) -> Line:
     c = cat.contacts
     numbers = {"emergency": c["emergency"].number, "non_emergency": c["non-emergency"].number,
                "relay": c["text-relay"].number}
-    return Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers)
+    opt_words = {}
+    for code in reversed(offered):          # English last: its words win a clash
+        for kind in ("stop", "start"):
+            for word in texts[code].prompt(f"sms_words_{kind}").split(","):
+                if fold(word):
+                    opt_words[fold(word)] = kind
+    # Every service in every language, put into words once: requests only look them up,
+    # and Babel's locale data (hours, language names) is not needed after start-up.
+    signposts = {(code, svc.id): (signpost.spoken(texts[code], svc), signpost.sms(texts[code], svc))
+                 for code in offered for svc in cat.services.values()}
+    line = Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers,
+                opt_words, signposts)
+    babel_data.clear()   # several megabytes per language, used only while building
+    return line

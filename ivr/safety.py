@@ -14,31 +14,32 @@ from .catalogue import read_yaml
 from .text import fold
 
 
-def _phrases(rows) -> tuple[str, ...]:
-    return tuple(sorted({fold(str(r)) for r in rows or () if fold(str(r))}, key=len, reverse=True))
-
-
-def _contains(padded: str, phrase: str) -> bool:
-    return f" {phrase} " in padded
+def _phrases(rows) -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(fold(str(r)).split()) for r in rows or () if fold(str(r)))
 
 
 @dataclass(frozen=True)
 class Rules:
-    signposts: tuple[str, ...]
-    phrases: tuple[str, ...]
-    threats: tuple[str, ...]
-    present: tuple[str, ...]
+    """One language's emergency words, each phrase as a tuple of folded words."""
+    signposts: frozenset
+    phrases: frozenset
+    threats: frozenset
+    present: frozenset
 
 
 class Detector:
     """Emergency phrases for every language, checked all at once.
 
     All languages are checked for every message: someone writing in Polish to an English
-    session is still in danger, and "999" is the same everywhere.
+    session is still in danger, and "999" is the same everywhere. Phrases are looked up
+    as runs of words, so a check costs a few set probes per word, whatever the lists hold.
     """
 
     def __init__(self, rules: dict[str, Rules]):
         self.rules = rules
+        self._signposts = frozenset().union(*(r.signposts for r in rules.values()))
+        self._longest = max((len(p) for r in rules.values()
+                             for p in r.signposts | r.phrases | r.threats | r.present), default=1)
 
     @classmethod
     def load(cls, directory: Path) -> "Detector":
@@ -54,27 +55,32 @@ class Detector:
     def is_emergency(self, text: str) -> bool:
         return self.which(text) is not None
 
+    def _runs(self, words: list[str]) -> set[tuple[str, ...]]:
+        """Every run of up to `_longest` words, after questions about a service (signposts,
+        in any language, longest first) are taken out."""
+        keep = [True] * len(words)
+        for n in range(min(self._longest, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                if all(keep[i:i + n]) and tuple(words[i:i + n]) in self._signposts:
+                    keep[i:i + n] = [False] * n
+        left = [w for w, k in zip(words, keep) if k]
+        return {tuple(left[i:i + n]) for n in range(1, self._longest + 1)
+                for i in range(len(left) - n + 1)}
+
     def which(self, text: str, first: str = "en") -> str | None:
         """The language whose rules found danger in `text`, or None.
 
         The `first` language (the conversation's) is tried first, then English, then the
         rest, so words every language shares ("999", "help") keep the reply's language.
         """
-        folded = fold(text or "")[:2000]
-        if not folded:
+        words = fold((text or "")[:2000]).split()
+        if not words:
             return None
-        order = sorted(self.rules, key=lambda code: (code != first, code != "en", code))
-        # Questions about a service, in any language, are taken out before looking for danger.
-        padded = f" {folded} "
-        for rules in self.rules.values():
-            for phrase in rules.signposts:
-                padded = padded.replace(f" {phrase} ", "  ")
-        padded = f" {' '.join(padded.split())} "
-        for lang in order:
+        runs = self._runs(words)
+        for lang in sorted(self.rules, key=lambda code: (code != first, code != "en", code)):
             rules = self.rules[lang]
-            if any(_contains(padded, p) for p in rules.phrases):
+            if not runs.isdisjoint(rules.phrases):
                 return lang
-            if any(_contains(padded, t) for t in rules.threats) and \
-                    any(_contains(padded, p) for p in rules.present):
+            if not runs.isdisjoint(rules.threats) and not runs.isdisjoint(rules.present):
                 return lang
         return None

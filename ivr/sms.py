@@ -101,7 +101,7 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
     kind, target = found.target.kind, found.target.id
     if kind == "service":
         svc = line.catalogue.services[target]
-        return replace(state, more=""), signpost.sms(line.texts[lang], svc)
+        return replace(state, more=""), line.sms(lang, svc.id)
     return replace(state, listing=target, more=""), _listing(line, lang, target)
 
 
@@ -149,20 +149,13 @@ def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
     else:
         services = line.catalogue.category(listing).services
         if 1 <= n <= len(services):
-            return replace(state, more=""), signpost.sms(line.texts[lang], services[n - 1])
+            return replace(state, more=""), line.sms(lang, services[n - 1].id)
     return state, _p(line, lang, "sms_bad_number") + "\n" + _listing(line, lang, listing)
 
 
 def opt_word(line: Line, message: str) -> str | None:
     """"stop" or "start" when the whole message is an opt-out or opt-in word, in any language."""
-    folded = fold(message or "")[:40]
-    if not folded or " " in folded.strip() and len(folded) > 20:
-        return None
-    for lang in line.offered:
-        found = _command(line, lang, folded)
-        if found in ("stop", "start"):
-            return found
-    return None
+    return line.opt_words.get(fold((message or "")[:60]))
 
 
 def reply(state: SmsState, message: str, line: Line, started: bool = False) -> tuple[SmsState, str]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 
 import phonenumbers
-from twilio.base.exceptions import TwilioException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from .sessions import Sender
 
@@ -59,8 +56,12 @@ class Texter:
             return "limit"
         return "ok"
 
-    def client(self) -> Client:
+    def client(self):
+        """The REST client, made on the first text (its import costs every worker memory)."""
         if self._client is None:
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+
             http = TwilioHttpClient(timeout=5)     # well inside the webhook's 15 seconds
             self._client = Client(self.account_sid, self.token, http_client=http)
             if self.api_base:
@@ -73,6 +74,7 @@ class Texter:
             options["messaging_service_sid"] = self.messaging_service
         else:
             options["from_"] = self.from_number
+        from twilio.base.exceptions import TwilioException
         try:
             self.client().messages.create(**options)
             return True

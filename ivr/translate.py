@@ -1,6 +1,6 @@
 """Machine drafts of missing translations, with argos-translate: `ivr-line translate --to pl`.
 
-As the force's Talking messages are, a language can be drafted by machine and then reviewed
+Like the force's Talking messages, a language can be drafted by machine and then reviewed
 by a native speaker. A draft goes into the `.po` as *fuzzy* with a translator comment that
 says so, so it is never compiled into the line's catalogues unless a deployment opts the
 language in as automatic (`IVR_AUTO_LANGUAGES`). The emergency guidance is never drafted:
@@ -96,7 +96,7 @@ class Unavailable(RuntimeError):
 def mask(text: str) -> tuple[str, list[str]]:
     """`text` with each protected part replaced by Z1Q, Z2Q...; and the parts, in order."""
     if _MASK.search(text):
-        raise Rejected("the English text already contains mask-like text (Z<digits>Q)")
+        raise Rejected("the source text already contains mask-like text (Z<digits>Q)")
     parts: list[str] = []
 
     def swap(match: re.Match) -> str:
@@ -118,7 +118,8 @@ def unmask(text: str, parts: list[str]) -> str:
 
 
 def draft_text(text: str, context: str, translate: Callable[[str], str]) -> str:
-    """One message, translated with its protected parts intact (or `Rejected`)."""
+    """One message, translated with its protected parts intact (or `Rejected`). Each word
+    of a list loses the full stop a model likes to end a "sentence" with."""
     if is_word_list(context):
         items = [item.strip() for item in text.split(",") if item.strip()]
         out = ", ".join(draft_text(item, "", translate).rstrip(".") for item in items)
@@ -220,8 +221,12 @@ def draft(po_path: Path, pot_path: Path, target: str, source: str = "en", redo: 
     cache: dict[str, str] = {}
 
     def cached(text: str) -> str:
+        """Each text once; a model that fails on one text costs that message, not the run."""
         if text not in cache:
-            cache[text] = translate(text)
+            try:
+                cache[text] = translate(text)
+            except Exception as exc:   # noqa: BLE001 - reported per message
+                raise Rejected(f"the model failed: {exc}") from exc
         return cache[text]
 
     comment = MACHINE_COMMENT.format(source=source, target=target)

@@ -97,3 +97,13 @@ def english_call(phone, line):
 def caplog_all(caplog):
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_embedded_servers(tmp_path_factory):
+    """Every app a test builds on a fresh data folder starts an embedded redis-server
+    daemon; stop them all when the session ends."""
+    yield
+    from ivr.sessions import stop_embedded
+    for pidfile in tmp_path_factory.getbasetemp().rglob("redis.pid"):
+        stop_embedded(pidfile.parent)

