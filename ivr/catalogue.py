@@ -165,6 +165,10 @@ def read_yaml(path: Path):
     return copy.deepcopy(_parse(path, path.stat().st_mtime_ns))
 
 
+def clear_cache() -> None:
+    _parse.cache_clear()
+
+
 def _load_yaml(path: Path):
     try:
         return read_yaml(path)

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from babel.localedata import _cache as babel_data
+from babel import localedata
 
 from . import catalogue as catalogue_mod
 from . import signpost
@@ -84,6 +84,7 @@ def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, 
     for cmd in SMS_COMMANDS:
         for word in texts.prompt(f"sms_words_{cmd}").split(","):
             m.add(word, Target("sms", cmd), 1.2)
+    m.freeze()
     return m
 
 
@@ -130,5 +131,9 @@ def build(config) -> Line:
                  for code in offered for svc in cat.services.values()}
     line = Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers,
                 opt_words, signposts)
-    babel_data.clear()   # several megabytes per language, used only while building
+    # Babel's locale data (several megabytes a language) and the parsed YAML were needed
+    # only while building.
+    catalogue_mod.clear_cache()
+    for cache in (getattr(localedata, "_cache", {}), getattr(localedata, "_dict_cache", {})):
+        cache.clear()
     return line

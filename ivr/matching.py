@@ -51,7 +51,7 @@ class Matcher:
         self._typos = typos             # keep a typo index (the exact-words view needs none)
         self._phrases: dict[tuple[str, ...], list[tuple[Target, float, int]]] = {}
         self._vocab: set[str] = set()
-        self._deletes: dict[str, set[str]] = {}
+        self._deletes: dict[str, tuple[str, ...]] = {}   # one-deletion form -> words
         self._bag: dict[str, dict[Target, float]] = {}   # word -> targets, for loose sentences
         self._order = 0
         self._built = False
@@ -60,7 +60,8 @@ class Matcher:
         return self._forms.get(word, word)
 
     def add(self, phrase: str, target: Target, weight: float = 1.0) -> None:
-        words = tuple(self._norm(w) for w in fold(phrase).split())
+        written = fold(phrase).split()
+        words = tuple(self._norm(w) for w in written)
         if not words or len(words) > MAX_PHRASE:
             return
         self._order += 1
@@ -70,12 +71,12 @@ class Matcher:
             for w in words:
                 if len(w) >= 3:
                     self._bag.setdefault(w, {})[target] = weight
-        for w in set(words) | set(fold(phrase).split()):   # base and written forms
+        for w in set(words) | set(written):   # base and written forms
             if w not in self._vocab:
                 self._vocab.add(w)
                 if self._typos and _max_edits(w):
                     for d in _deletes(w):
-                        self._deletes.setdefault(d, set()).add(w)
+                        self._deletes[d] = (*self._deletes.get(d, ()), w)
 
     def _correct(self, word: str) -> str:
         """The vocabulary word a typo most likely meant, or the word itself."""
@@ -85,7 +86,7 @@ class Matcher:
         # A word and a typo of it share a one-deletion form (or one is the other's).
         candidates = set(self._deletes.get(word, ()))
         for d in _deletes(word):
-            candidates |= self._deletes.get(d, set())
+            candidates.update(self._deletes.get(d, ()))
             if d in self._vocab:
                 candidates.add(d)
         best, best_dist = word, limit + 1
@@ -96,7 +97,8 @@ class Matcher:
         return best
 
     def _build(self) -> None:
-        """Weigh each loose word by how few targets share it (rare words say more)."""
+        """Weigh each loose word by how few targets share it (rare words say more), and
+        pack the typo index into tuples (a third of the memory of sets)."""
         targets = {t for owners in self._bag.values() for t in owners}
         n = max(1, len(targets))
         for word, owners in self._bag.items():
@@ -165,6 +167,12 @@ class LanguageMatcher:
     def __init__(self, forms: dict[str, str]):
         self.inflected = Matcher(forms) if forms else None
         self.exact = Matcher(typos=self.inflected is None)
+
+    def freeze(self) -> None:
+        """Finish the indexes at start-up, before workers share them."""
+        for view in (self.exact, self.inflected):
+            if view is not None:
+                view._build()
 
     def add(self, phrase: str, target: Target, weight: float = 1.0) -> None:
         self.exact.add(phrase, target, weight)

@@ -25,7 +25,14 @@ def _fold_char(ch: str) -> str:
     return "" if ch in _APOSTROPHES else " "
 
 
+# Plain ASCII text (most English messages and keywords) takes a fast path: one table.
+_ASCII = str.maketrans({chr(c): (chr(c) if chr(c).isalnum() else " ") for c in range(128)}
+                       | {"'": "", "`": ""})
+
+
 def fold(text: str) -> str:
     """Lower-case, strip Latin accents and punctuation, collapse spaces."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII).split())
     text = unicodedata.normalize("NFKD", text.casefold().translate(_BARE))
     return " ".join("".join(_fold_char(ch) for ch in text).split())
