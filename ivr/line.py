@@ -38,6 +38,7 @@ class Line:
     numbers: dict[str, str] = field(default_factory=dict)
     opt_words: dict[str, str] = field(default_factory=dict)   # folded STOP/START word -> "stop"/"start"
     signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms)
+    whole: dict = field(default_factory=dict)                   # folded phrase -> {lang: Target}
     hints: dict = field(default_factory=dict)                   # speech hints per menu, made once
 
     def language_of(self, code: str | None) -> str:
@@ -129,8 +130,17 @@ def build(config) -> Line:
     # and Babel's locale data (hours, language names) is not needed after start-up.
     signposts = {(code, svc.id): (signpost.spoken(texts[code], svc), signpost.sms(texts[code], svc))
                  for code in offered for svc in cat.services.values()}
+    # A message that is exactly some language's keyword or synonym: one lookup.
+    whole: dict[str, dict] = {}
+    for code in offered:
+        best: dict[str, tuple] = {}
+        for phrase, target, weight in matchers[code].whole_phrases({"service", "category"}):
+            if phrase not in best or weight > best[phrase][1]:
+                best[phrase] = (target, weight)
+        for phrase, (target, _) in best.items():
+            whole.setdefault(phrase, {})[code] = target
     line = Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers,
-                opt_words, signposts)
+                opt_words, signposts, whole)
     # Babel's locale data (several megabytes a language) and the parsed YAML were needed
     # only while building.
     catalogue_mod.clear_cache()

@@ -32,6 +32,7 @@ class Match:
     target: Target
     score: float
     phrase: str
+    exact: bool = True     # a whole keyword or synonym was found, not only loose words
 
 
 def _deletes(word: str) -> set[str]:
@@ -152,10 +153,9 @@ class Matcher:
             extra = shared.get(target)
             if extra:
                 score += extra[0]
-                phrase = phrase or extra[2]
             rank = (score, -order)
             if best is None or rank > best[0]:
-                best = (rank, Match(target, score, phrase))
+                best = (rank, Match(target, score, phrase or extra[2], exact=bool(phrase)))
         return best[1] if best else None
 
 
@@ -167,6 +167,13 @@ class LanguageMatcher:
     def __init__(self, forms: dict[str, str]):
         self.inflected = Matcher(forms) if forms else None
         self.exact = Matcher(typos=self.inflected is None)
+
+    def whole_phrases(self, kinds: set[str]):
+        """(phrase as written and folded, target, weight) of every phrase, for whole-message lookups."""
+        for words, hits in self.exact._phrases.items():
+            for target, weight, _ in hits:
+                if target.kind in kinds:
+                    yield " ".join(words), target, weight
 
     def freeze(self) -> None:
         """Finish the indexes at start-up, before workers share them."""

@@ -70,17 +70,21 @@ def fit(text: str, parts: int, suffix: str) -> tuple[str, str]:
         return text, ""
     gsm = is_gsm7(text + suffix)
     room = capacity(gsm, parts) - units("\n" + suffix)
+    # Length of every prefix, in the whole message's encoding, computed once.
+    size = [0]
+    for ch in text:
+        size.append(size[-1] + ((2 if ch in _EXT else 1) if gsm else len(ch.encode("utf-16-le")) // 2))
     sentence_cuts = [m.start() for m in _SENTENCE_END.finditer(text)]
     word_cuts = [m.start() for m in re.finditer(r"\s+", text)]
     cut = 0
     for cuts in (sentence_cuts, word_cuts):
-        fitting = [c for c in cuts if units(text[:c]) <= room]
+        fitting = [c for c in cuts if size[c] <= room]
         if fitting:
             cut = max(fitting)
             break
     if cut == 0:  # one unbroken run of characters: cut it anywhere
         cut = max(1, room)
-        while cut > 1 and units(text[:cut]) > room:
+        while cut > 1 and size[min(cut, len(text))] > room:
             cut -= 1
     head, rest = text[:cut].rstrip(), text[cut:].strip()
     return (f"{head}\n{suffix}", rest) if rest else (head, "")

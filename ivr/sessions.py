@@ -169,6 +169,7 @@ class Store:
     def __init__(self, client: redis.Redis, secret: str):
         self.client = client
         self._secret = secret.encode()
+        self._read = None
 
     def hashed(self, number: str) -> str:
         """The keyed hash that stands for a phone number: stable, not reversible without the key."""
@@ -182,18 +183,24 @@ class Store:
     def sender_key(self, number: str, kind: str = "sms") -> str:
         return f"{PREFIX}:{{who:{self.hashed(number)}}}:{kind}"
 
+    # One command for a whole read (and the per-minute count): every key shares the
+    # sender's hash tag, so this runs on one Redis Cluster slot too.
+    _READ = """
+    local found = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    if ARGV[1] == '1' then
+        redis.call('SET', KEYS[5], 0, 'EX', 60, 'NX')
+        found[5] = redis.call('INCR', KEYS[5])
+    end
+    return found
+    """
+
     def sender(self, number: str, count_message: bool = False) -> Sender:
         """Everything kept about a number; with `count_message`, also count this message."""
-        keys = [self.sender_key(number, k) for k in ("sms", "lang", "optout", "sent")]
-        rate = self.sender_key(number, "rate")
+        keys = [self.sender_key(number, k) for k in ("sms", "lang", "optout", "sent", "rate")]
         try:
-            pipe = self.client.pipeline(transaction=False)
-            for key in keys:            # GETs, not MGET: cluster pipelines allow no MGET
-                pipe.get(key)
-            if count_message:
-                pipe.set(rate, 0, ex=60, nx=True)
-                pipe.incr(rate)
-            result = pipe.execute()
+            if self._read is None:
+                self._read = self.client.register_script(self._READ)
+            result = self._read(keys=keys, args=["1" if count_message else "0"])
         except redis.RedisError as exc:
             log.warning("redis unavailable reading a sender: %s", type(exc).__name__)
             return Sender(available=False)

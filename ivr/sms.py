@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 
 from . import signpost
 from .line import Line
+from .matching import Match
 from .segments import fit, is_gsm7, plain
 from .text import fold
 
@@ -118,20 +119,22 @@ def _find(line: Line, lang: str, text: str):
     language of the message.
 
     A message that is exactly a keyword or synonym of some language settles both at once
-    ("czat" is Polish, not a misspelt English "chat"). Otherwise every language reads it,
-    typos and loose words allowed, and the best reading wins, the conversation's own
-    language first among equals. English words in another language's conversation keep
-    that language.
+    ("czat" is Polish, not a misspelt English "chat"). Otherwise the conversation's own
+    language reads it (typos and loose words allowed), and when it finds no keyword in
+    it, every language does and the best reading wins. English words in another
+    language's conversation keep that language.
     """
     kinds = {"service", "category"}
     order = [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]
     folded = fold(text)
+    whole = line.whole.get(folded, {})
     for code in order:
-        found = line.matchers[code].match(text, kinds, fuzzy=False)
-        if found is not None and found.phrase == folded:
-            return found, lang if code == "en" else code
-    best, best_code = None, lang
-    for code in order:
+        if code in whole:
+            return Match(whole[code], 1.0, folded), lang if code == "en" else code
+    best, best_code = line.matchers[lang].match(text, kinds), lang
+    if best is not None and best.exact:
+        return best, lang
+    for code in order[1:]:
         found = line.matchers[code].match(text, kinds)
         if found is not None and (best is None or found.score > best.score):
             best, best_code = found, code
