@@ -31,14 +31,17 @@ def plain(text: str) -> str:
     return text.translate(_PLAIN)
 
 
+_ALL_GSM7 = frozenset(_GSM7 | _EXT)
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in _GSM7 or ch in _EXT for ch in text)
+    return _ALL_GSM7.issuperset(text)
 
 
 def units(text: str) -> int:
     """Length in the message's own units: septets for GSM-7, UTF-16 code units for UCS-2."""
     if is_gsm7(text):
-        return sum(2 if ch in _EXT else 1 for ch in text)
+        return len(text) + sum(text.count(ch) for ch in _EXT)
     return len(text.encode("utf-16-le")) // 2
 
 
