@@ -191,7 +191,9 @@ def forms(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("IVR_LOG_LEVEL", "WARNING"),
+    quiet = len(sys.argv if argv is None else argv) > 1 and (sys.argv[1:] if argv is None else argv)[0] != "serve"
+    # Trying the line in a terminal needs no warnings about webhooks; serving it does.
+    logging.basicConfig(level=os.environ.get("IVR_LOG_LEVEL", "ERROR" if quiet else "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="ivr-line", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
