@@ -191,7 +191,8 @@ def forms(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    quiet = len(sys.argv if argv is None else argv) > 1 and (sys.argv[1:] if argv is None else argv)[0] != "serve"
+    words = sys.argv[1:] if argv is None else argv
+    quiet = bool(words) and words[0] != "serve"
     # Trying the line in a terminal needs no warnings about webhooks; serving it does.
     logging.basicConfig(level=os.environ.get("IVR_LOG_LEVEL", "ERROR" if quiet else "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
