@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from dataclasses import replace
 
-from . import flow, signpost, sms, twiml
+from . import flow, sms, twiml
 from .actions import SendSms
 from .flow import CallState, Event
 from .segments import plain
