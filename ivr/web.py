@@ -164,11 +164,13 @@ def sms_in():
         store.delete(optout)
     elif sender.opted_out:
         return xml(twiml.message(""))
-    state = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
-    before = state.lang
-    state, text = sms.reply(state, body, line, started=word == "start")
-    store.save(store.sender_key(number), state.to_json(), cfg["SMS_TTL"])
-    if state.lang != before:
+    before = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
+    state, text = sms.reply(before, body, line, started=word == "start")
+    if state != before:
+        # Only a conversation that has somewhere to go is kept (a list shown, more to
+        # come, a language chosen): a one-off keyword reply stores nothing.
+        store.save(store.sender_key(number), state.to_json(), cfg["SMS_TTL"])
+    if state.lang != before.lang:
         store.set_value(store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"])
     return xml(twiml.message(text))
 
