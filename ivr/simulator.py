@@ -47,7 +47,7 @@ def parse(xml_text: str, url: str) -> Turn:
 
     def says(element):
         for say in element.iter("Say"):
-            text = " ".join(" ".join(say.itertext()).split())
+            text = " ".join("".join(say.itertext()).split())
             turn.said.append(Heard(text, say.get("voice", ""), say.get("language", "")))
 
     children = list(root)

@@ -1,6 +1,8 @@
 """Actions -> TwiML. The only module that knows TwiML; built with the twilio library."""
 from __future__ import annotations
 
+import re
+
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather as TwGather
 from twilio.twiml.voice_response import VoiceResponse
@@ -16,13 +18,26 @@ PAUSE = "400ms"   # between menu options; longer when speaking slowly
 SLOW_PAUSE = "800ms"
 
 
+# Numbers to dial (999, 101, 112, 18000) are read digit by digit: "nine nine nine",
+# never "nine hundred and ninety-nine", in every voice.
+_DIAL = re.compile(r"(?<!\d)(?<!\d[.,])(\d{3}|\d{5})(?!\d)(?![.,]\d)")
+
+
+def _fill(target, text: str) -> None:
+    for i, piece in enumerate(_DIAL.split(text)):
+        if i % 2:
+            target.say_as(piece, interpret_as="digits")
+        elif piece:
+            target.append(piece)
+
+
 def _say(parent, action: Say, languages: dict[str, Language]) -> None:
     """A <Say> in the language's voice. Lines of the text are options: a short SSML break
     goes between them; slow speech wraps the whole text in <prosody rate="slow">."""
     lang = languages.get(action.lang) or languages["en"]
     parts = [p for p in action.text.split("\n") if p.strip()]
     slow = action.slow and lang.slow_prosody
-    if len(parts) <= 1 and not slow:
+    if len(parts) <= 1 and not slow and not _DIAL.search(action.text):
         parent.say(action.text, voice=lang.voice, language=lang.say_language)
         return
     say = parent.say(voice=lang.voice, language=lang.say_language)
@@ -30,7 +45,7 @@ def _say(parent, action: Say, languages: dict[str, Language]) -> None:
     for i, part in enumerate(parts):
         if i:
             target.break_(time=SLOW_PAUSE if slow else PAUSE)
-        target.append(part.strip())
+        _fill(target, part.strip() + (" " if i < len(parts) - 1 else ""))
 
 
 def _child(parent, action, languages) -> None:

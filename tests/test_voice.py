@@ -178,3 +178,12 @@ def test_the_call_flow_never_dead_ends(transport, line):
                 assert "999" in turn.said[-1].text
                 break
             assert turn.gather is not None
+
+
+def test_numbers_to_dial_are_read_digit_by_digit(phone):
+    """"Nine nine nine", never "nine hundred and ninety-nine", whatever the voice."""
+    import xml.etree.ElementTree as ET
+    turn = phone.dial()
+    first = ET.fromstring(turn.xml).find("Say")
+    spelled = [e.text for e in first.iter("say-as") if e.get("interpret-as") == "digits"]
+    assert "999" in spelled and "101" in spelled
