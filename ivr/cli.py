@@ -30,6 +30,10 @@ def _transport(args):
             config.from_environment()["DATA_DIR"], "local-auth-token")
         return Transport(token, base_url=args.url)
     app = _app()
+    # A terminal try-out that had to start the embedded Redis stops it when it is done
+    # (a running `ivr-line serve` started its own, and keeps it).
+    import atexit
+    atexit.register(lambda: [sessions.stop_embedded(d) for d in list(sessions.STARTED)])
     return Transport(app.config["SIGNING_TOKEN"], app=app, base_url="http://localhost")
 
 

@@ -103,6 +103,9 @@ def embedded_socket(data_dir: Path) -> Path:
     return sock
 
 
+STARTED: set[Path] = set()   # data folders whose embedded Redis this process started
+
+
 def embedded(data_dir: Path, options: dict) -> redis.Redis:
     """The embedded Redis: one redis-server per data folder, on a unix socket, shared by
     every worker and every process that uses the folder; started by the first of them,
@@ -123,6 +126,7 @@ def embedded(data_dir: Path, options: dict) -> redis.Redis:
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(100):
                 if _answers(client):
+                    STARTED.add(data_dir)
                     return client
                 time.sleep(0.05)
             raise RuntimeError(f"the embedded Redis did not start: see {data_dir / 'redis.log'}")
