@@ -127,8 +127,13 @@ def _menu(line: Line, state: CallState) -> list:
         out = []
         for i, (code, _) in enumerate(page, start=1):
             out.append(Say(line.texts[code].prompt("language_option", key=i), code, state.slow))
-        if many:
-            out.append(_say(line, state, "language_more" if not last else "menu_first"))
+        if many and not last:
+            # The languages of the next page are named too, each in its own words: "8".
+            after = options[(state.page + 1) * PAGE:(state.page + 2) * PAGE]
+            out += [Say(line.texts[code].prompt("language_option", key=8), code, state.slow)
+                    for code, _ in after]
+        elif many:
+            out.append(_say(line, state, "menu_first"))
         return out
     if state.node == "service":
         return [_say(line, state, "service_options_text" if state.can_text else "service_options")]

@@ -18,7 +18,7 @@ from .i18n import (Language, Texts, compile_catalogues, load_languages, load_pro
                    load_translations, missing_from, source_messages)
 from .matching import LanguageMatcher, Target
 from .safety import Detector
-from .text import fold
+from .text import fold, script_of
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class Line:
     opt_words: dict[str, str] = field(default_factory=dict)   # folded STOP/START word -> "stop"/"start"
     signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms)
     whole: dict = field(default_factory=dict)                   # folded phrase -> {lang: Target}
+    scripts: dict = field(default_factory=dict)                 # a script only one language uses -> its code
     hints: dict = field(default_factory=dict)                   # speech hints per menu, made once
 
     def language_of(self, code: str | None) -> str:
@@ -139,8 +140,14 @@ def build(config) -> Line:
                 best[phrase] = (target, weight)
         for phrase, (target, _) in best.items():
             whole.setdefault(phrase, {})[code] = target
+    # A script that only one offered language writes in (Arabic, Gurmukhi, Cyrillic here)
+    # tells the language of a message even when none of its words is a keyword.
+    by_script: dict[str, list[str]] = {}
+    for code in offered:
+        by_script.setdefault(script_of(languages[code].native), []).append(code)
+    scripts = {s: codes[0] for s, codes in by_script.items() if s and s != "LATIN" and len(codes) == 1}
     line = Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers,
-                opt_words, signposts, whole)
+                opt_words, signposts, whole, scripts)
     # Babel's locale data (several megabytes a language) and the parsed YAML were needed
     # only while building.
     catalogue_mod.clear_cache()

@@ -13,7 +13,7 @@ from . import signpost
 from .line import Line
 from .matching import Match
 from .segments import fit, is_gsm7, plain
-from .text import fold
+from .text import fold, script_of
 
 MAX_BODY = 480        # characters of a message read; the rest is ignored
 # Segments a reply may use before it continues on MORE. Two GSM-7 segments hold 306
@@ -97,7 +97,9 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
     found, found_lang = _find(line, lang, text)
     lang = lang if keep_lang else found_lang
     if found is None:
-        return replace(state, more=""), ""
+        # Nothing matched: answer at least in the message's own script's language.
+        guessed = line.scripts.get(script_of(text)) if not keep_lang else None
+        return replace(state, lang=guessed or state.lang, more=""), ""
     state = replace(state, lang=lang)
     kind, target = found.target.kind, found.target.id
     if kind == "service":

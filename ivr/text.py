@@ -30,6 +30,16 @@ _ASCII = str.maketrans({chr(c): (chr(c) if chr(c).isalnum() else " ") for c in r
                        | {"'": "", "`": ""})
 
 
+def script_of(text: str) -> str | None:
+    """The writing system most of the letters of `text` are in: "LATIN", "ARABIC"..."""
+    counts: dict[str, int] = {}
+    for ch in text[:200]:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "").split(" ")[0]
+            counts[script] = counts.get(script, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
 def fold(text: str) -> str:
     """Lower-case, strip Latin accents and punctuation, collapse spaces."""
     if text.isascii():
