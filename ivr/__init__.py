@@ -24,8 +24,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     cfg = app.config
-    cfg.setdefault("NUMBER_LANGUAGES", config_mod.number_languages())
-    cfg.setdefault("AUTO_LANGUAGES", config_mod.auto_languages())
 
     if cfg["PROXY_COUNT"]:
         n = cfg["PROXY_COUNT"]

@@ -89,7 +89,7 @@ def check(args) -> int:
 
     cfg = config.from_environment()
     try:
-        line = build(dict(cfg, AUTO_LANGUAGES=config.auto_languages()))
+        line = build(cfg)
     except (CatalogueError, ValueError, KeyError) as exc:
         print(f"catalogue or prompts are invalid: {exc}")
         return 1
@@ -181,7 +181,7 @@ def forms(args) -> int:
     from .line import build
 
     cfg = config.from_environment()
-    line = build(dict(cfg, AUTO_LANGUAGES=config.auto_languages()))
+    line = build(cfg)
     codes = args.lang or line.offered
     for code in codes:
         if code not in line.texts or not inflections.supported(code):

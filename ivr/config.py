@@ -52,6 +52,9 @@ def from_environment() -> dict:
         # Replies per sender per minute before the line stops answering (abuse limit).
         "SMS_PER_MINUTE": _int("IVR_SMS_PER_MINUTE", 10),
         "OPTOUT_TTL": _int("IVR_OPTOUT_TTL", 400 * 24 * 3600),
+        # Languages: a line number per community, and machine-drafted languages opted in.
+        "NUMBER_LANGUAGES": number_languages(),
+        "AUTO_LANGUAGES": auto_languages(),
         # Largest request body read (Twilio forms are small).
         "MAX_CONTENT_LENGTH": _int("IVR_MAX_REQUEST_BYTES", 64 * 1024),
     }
