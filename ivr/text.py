@@ -10,7 +10,15 @@ from functools import lru_cache
 
 _APOSTROPHES = {"'", "\u2019", "\u02bc", "`"}
 # Latin letters with a stroke do not decompose in Unicode; people type them bare.
-_BARE = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ı": "i", "ß": "ss", "ħ": "h"})
+_BARE = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ı": "i", "ß": "ss", "ħ": "h"}
+                      # Arabic is typed with and without hamza seats, madda, taa marbuta and
+                      # alef maqsura, and with or without short vowels (tashkeel) and tatweel:
+                      # "أخي", "اخي" and "إخي" are one word to a reader.
+                      | {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ؤ": "و", "ئ": "ي", "ة": "ه",
+                         "ى": "ي", "ـ": ""}
+                      | {chr(c): "" for c in range(0x064B, 0x0660)} | {"\u0670": ""}
+                      # Arabic-Indic, Persian and Gurmukhi digits are the same numbers: "٩٩٩" is 999.
+                      | {chr(base + d): str(d) for base in (0x0660, 0x06F0, 0x0A66) for d in range(10)})
 
 
 @lru_cache(maxsize=4096)
