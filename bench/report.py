@@ -78,6 +78,12 @@ def targets(results: dict) -> list[dict]:
         if a and b:
             add(f"load generator faster against baseline than app ({name})",
                 f"{b['rps']:.0f} vs {a['rps']:.0f}", "baseline > app", b["rps"] > a["rps"], "req/s")
+    sb = results.get("safety")
+    if sb:
+        p99 = max(sb["timing"]["cold"]["p99_us"], sb["timing"]["warm"]["p99_us"])
+        add("danger detector per message, p99 in-process (cold or warm)", p99, "< 300", p99 < 300, "us")
+        add("danger model's worker memory (RSS with it, less without)", sb["memory"]["model_adds_mb"],
+            "<= 10", sb["memory"]["model_adds_mb"] <= 10, "MB")
     busiest = max((p["client_cpu"] for p in phases.values()), default=0)
     add("load generator CPU, busiest phase (share of one core)", f"{busiest:.0%}", "< 90%", busiest < 0.9)
     return out
@@ -169,6 +175,10 @@ def text(results: dict) -> str:
         out += [f"{m['1x']['matcher']}.match, timed directly (us; median of {m['1x']['repeat']} calls per query, "
                 f"{m['1x']['queries']} queries)",
                 _table(rows, ["catalogue", "services", "phrases", "mean", "slowest", "slowest query"]), ""]
+
+    if results.get("safety"):
+        from .safety import text as safety_text
+        out += [safety_text(results["safety"]), ""]
 
     sign = results.get("signing", [])
     if sign:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import grow, loadgen, probe, report, traffic
+from . import safety as safety_bench
 from .servers import ROOT, Gunicorn, Redis, cpu_seconds, free_port, http_get
 
 APP = "ivr:create_app()"
@@ -201,6 +202,8 @@ def run(s: Settings) -> dict:
         b.results["recording"] = probe.describe(shapes)
         b.results["languages_offered"] = {"1x": app.extensions["ivr.line"].offered}
         b.results["round_trips"] = probe.redis_round_trips(app, shapes)
+        print("timing the danger detector in-process", flush=True)
+        b.results["safety"] = safety_bench.measure(app.extensions["ivr.line"], b.env)
         warm = b.pool(traffic.mix(shapes), 2 * s.warmup, seed=9)
 
         two_workers(b, shapes, warm)

@@ -36,3 +36,9 @@ class SendSms:
 @dataclass(frozen=True)
 class Hangup:
     pass
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A decision for the line's counters ("danger:model", "safe"): never any text."""
+    what: str

@@ -6,6 +6,8 @@
     ivr-line text "fraud" [--url URL] [--from NUMBER]    print the SMS reply
     ivr-line translate --to pl [--from en] [--redo]      machine-draft missing strings (fuzzy)
     ivr-line forms [LANG...]                             regenerate inflected forms for matching
+    ivr-line safety train                                retrain the danger model from its corpus
+    ivr-line safety report [--folds K] [--misses]        recall and false alarms per language
 """
 from __future__ import annotations
 
@@ -83,6 +85,7 @@ def number_differences(locales_dir, code: str) -> list[tuple[str, str]]:
 
 def check(args) -> int:
     from . import config, segments, signpost
+    from .safety import train as safety_train
     from .catalogue import CatalogueError
     from .i18n import load_languages, po_status, source_messages
     from .line import build
@@ -122,7 +125,79 @@ def check(args) -> int:
             print(f"    placeholder error: {err}")
         for context, diff in number_differences(cfg["LOCALES_DIR"], code):
             print(f"    to review: {context}: {diff} (a number, address or tag of the English)")
-    return 1 if problems or cat.clashes else 0
+    stale = safety_train.is_stale(cfg["CATALOGUE_DIR"] / "emergency")
+    if stale:
+        print(f"danger model: {stale}")
+    else:
+        print("danger model: up to date with its corpus (thresholds "
+              + ", ".join(f"{k} {v:.2f}" for k, v in line.safety.model.thresholds.items()) + ")")
+    return 1 if problems or cat.clashes or stale else 0
+
+
+def catalogue_words() -> dict[str, set[str]]:
+    """Every title, keyword and synonym of the catalogue, per offered language."""
+    from . import config
+    from .line import build
+    line = build(config.from_environment())
+    out: dict[str, set[str]] = {}
+    for code in line.offered:
+        texts, words = line.texts[code], out.setdefault(code, set())
+        for svc in line.catalogue.services.values():
+            words.add(texts.field(svc.id, "title", svc.title))
+            words.update(texts.words(svc.id, "keywords", svc.keywords))
+            words.update(texts.words(svc.id, "synonyms", svc.synonyms))
+        for cat in line.catalogue.categories:
+            words.add(texts.field(cat.id, "title", cat.title))
+            words.update(texts.words(cat.id, "keywords", cat.keywords))
+    return out
+
+
+def safety(args) -> int:
+    """Train the danger model, or print how well danger is recognised per language."""
+    from . import config
+    from .safety import report
+    from .safety import train as safety_train
+
+    directory = config.from_environment()["CATALOGUE_DIR"] / "emergency"
+    if args.action == "train":
+        from .safety import corpus
+        corpus.write_catalogue(directory, catalogue_words())
+        try:
+            model = safety_train.train(directory)
+        except ImportError:
+            print("training needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
+            return 1
+        print(f"trained on {model.header['examples']} texts in {', '.join(model.languages)}; "
+              "thresholds " + ", ".join(f"{k} {v:.2f}" for k, v in model.thresholds.items())
+              + f" -> {directory / 'model.bin'}")
+        return 0
+    stale = safety_train.is_stale(directory)
+    if stale:
+        print(stale, file=sys.stderr)
+        return 1
+    lines = [f"# Danger recognition: word lists or model (targets: recall >= "
+             f"{report.TARGET_RECALL:.0%}, false alarms <= {report.TARGET_FALSE_ALARMS:.0%})", ""]
+    tests = report.test_split(directory)
+    lines += report.table("Test split (written apart, never trained on; the shipped model)", tests)
+    folds = None
+    if args.folds > 1:
+        try:
+            folds = report.kfold(directory, args.folds)
+        except ImportError:
+            print("k-fold figures need scikit-learn: pip install -e '.[train]'", file=sys.stderr)
+            return 1
+        lines += report.table(f"{args.folds}-fold cross-validation on the training corpus", folds)
+    own = report.catalogue_words(directory)
+    lines += ["## The line's own titles and keywords given the 999 line", "",
+              ", ".join(f"{lang} {t.alarms}/{t.safe}" for lang, t in sorted(own.items())), ""]
+    if args.misses:
+        lines += report.listing("The line's own words given the 999 line", own, limit=1000)
+        lines += report.listing("Test split: misses and false alarms", tests, limit=1000)
+        if folds:
+            lines += report.listing("Cross-validation: misses and false alarms", folds, limit=1000)
+    print("\n".join(lines))
+    met = all(t.meets() for t in tests.values()) and all(t.meets() for t in (folds or {}).values())
+    return 0 if met else 1
 
 
 def translate(args) -> int:
@@ -218,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("forms", help="regenerate inflected forms for matching (uses simplemma)")
     p.add_argument("lang", nargs="*", help="language codes (default: every offered language)")
     p.set_defaults(func=forms)
+    p = sub.add_parser("safety", help="train the danger model, or report how well it works")
+    p.add_argument("action", choices=["train", "report"])
+    p.add_argument("--folds", type=int, default=5, help="k for k-fold figures (1: test split only)")
+    p.add_argument("--misses", action="store_true", help="list every miss and false alarm")
+    p.set_defaults(func=safety)
     for name, func, helptext in (("call", call, "play a call in the terminal"),
                                  ("text", text, "send one text and print the reply")):
         p = sub.add_parser(name, help=helptext)

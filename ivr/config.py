@@ -51,6 +51,9 @@ def from_environment() -> dict:
         "TEXTS_PER_DAY": _int("IVR_TEXTS_PER_DAY", 10),
         # Replies per sender per minute before the line stops answering (abuse limit).
         "SMS_PER_MINUTE": _int("IVR_SMS_PER_MINUTE", 10),
+        # Past that limit, or after STOP, a message that reads as danger still gets the
+        # 999 line: at most this many a minute.
+        "DANGER_PER_MINUTE": _int("IVR_DANGER_PER_MINUTE", 5),
         "OPTOUT_TTL": _int("IVR_OPTOUT_TTL", 400 * 24 * 3600),
         # Languages: a line number per community, and machine-drafted languages opted in.
         "NUMBER_LANGUAGES": number_languages(),

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from . import signpost
-from .actions import Gather, Hangup, Pause, Say, SendSms
+from .actions import Gather, Hangup, Noted, Pause, Say, SendSms
 from .line import Line
 from .text import fold
 
@@ -333,8 +333,17 @@ def _select(line: Line, state: CallState, choice: str) -> tuple[CallState, list]
 
 
 def _speech(line: Line, state: CallState, said: str, texting=None) -> tuple[CallState, list]:
-    if line.detector.is_emergency(said):
-        return replace(state, misses=0), _prompt(line, state, _emergency(line, state))
+    # Every spoken answer, at every menu and in every language, is read for danger first.
+    decision = line.safety.assess(said, first=state.lang)
+    if decision.danger:
+        return replace(state, misses=0), [Noted(f"danger:{decision.source}")] + _prompt(
+            line, state, _emergency(line, state))
+    state, actions = _heard(line, state, said, texting)
+    return state, [Noted("safe")] + actions
+
+
+def _heard(line: Line, state: CallState, said: str, texting=None) -> tuple[CallState, list]:
+    """What a spoken answer with no danger in it asks for."""
     # A choice named in the current menu wins over a keyword elsewhere.
     heard = fold(said)
     for option_id, title in _options(line, state):

@@ -17,7 +17,7 @@ from .catalogue import Catalogue
 from .i18n import (Language, Texts, compile_catalogues, load_languages, load_prompts,
                    load_translations, missing_from, source_messages)
 from .matching import LanguageMatcher, Target
-from .safety import Detector
+from .safety import Safety
 from .text import fold, script_of
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Line:
     auto: set[str]                      # offered as automatic (machine) translations
     texts: dict[str, Texts]
     matchers: dict[str, LanguageMatcher]
-    detector: Detector
+    safety: Safety                      # is someone in danger now? (words and model)
     numbers: dict[str, str] = field(default_factory=dict)
     opt_words: dict[str, str] = field(default_factory=dict)   # folded STOP/START word -> "stop"/"start"
     signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms)
@@ -117,7 +117,7 @@ def build(config) -> Line:
     texts = {code: Texts(languages[code], loaded[code], prompts) for code in offered}
     matchers = {code: _matcher(cat, texts[code], languages, offered, _forms(locales, code))
                 for code in offered}
-    detector = Detector.load(Path(config["CATALOGUE_DIR"]) / "emergency")
+    safety = Safety.load(Path(config["CATALOGUE_DIR"]) / "emergency")
     c = cat.contacts
     numbers = {"emergency": c["emergency"].number, "non_emergency": c["non-emergency"].number,
                "relay": c["text-relay"].number}
@@ -146,7 +146,7 @@ def build(config) -> Line:
     for code in offered:
         by_script.setdefault(script_of(languages[code].native), []).append(code)
     scripts = {s: codes[0] for s, codes in by_script.items() if s and s != "LATIN" and len(codes) == 1}
-    line = Line(cat, languages, offered, auto & set(offered), texts, matchers, detector, numbers,
+    line = Line(cat, languages, offered, auto & set(offered), texts, matchers, safety, numbers,
                 opt_words, signposts, whole, scripts)
     # Babel's locale data (several megabytes a language) and the parsed YAML were needed
     # only while building.

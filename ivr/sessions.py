@@ -218,6 +218,60 @@ class Store:
                       recent=int(result[-1]) if count_message else 0,
                       sent_today=int(sent or 0))
 
+    STATS_TTL = 40 * 24 * 3600    # daily counters: long enough for a month's figures
+
+    @staticmethod
+    def stats_key(day: str | None = None) -> str:
+        """Today's counters (UTC): counts only, never a number or a message."""
+        return f"{PREFIX}:stats:{day or time.strftime('%Y-%m-%d', time.gmtime())}"
+
+    def _count(self, pipe, counts) -> None:
+        if counts:
+            key = self.stats_key()
+            for what in counts:
+                pipe.hincrby(key, what, 1)
+            pipe.expire(key, self.STATS_TTL)
+
+    def write(self, saves: list[tuple[str, object, int]], counts=()) -> bool:
+        """Documents (dicts as JSON, strings as they are) with their TTLs, and counters
+        for decisions ("sms:pl:model"), in one pipelined round trip."""
+        if not saves and not counts:
+            return True
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for key, data, ttl in saves:
+                value = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+                pipe.set(key, value, ex=max(1, int(ttl)))
+            self._count(pipe, counts)
+            pipe.execute()
+            return True
+        except redis.RedisError as exc:
+            log.warning("redis unavailable on write: %s", type(exc).__name__)
+            return False
+
+    def allow_danger(self, number: str, per_minute: int, counted: str) -> bool:
+        """Whether one more danger reply may go to this sender this minute (its own cap,
+        apart from the ordinary per-minute limit). When Redis is away: yes."""
+        key = self.sender_key(number, "danger")
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(key, 0, ex=60, nx=True)
+            pipe.incr(key)
+            self._count(pipe, [counted])
+            sent = pipe.execute()[1]
+        except redis.RedisError as exc:
+            log.warning("redis unavailable counting a danger reply: %s", type(exc).__name__)
+            return True
+        return int(sent) <= per_minute
+
+    def counts(self, day: str | None = None) -> dict[str, int]:
+        """A day's counters, for reports and tests."""
+        try:
+            raw = self.client.hgetall(self.stats_key(day))
+        except redis.RedisError:
+            return {}
+        return {k.decode(): int(v) for k, v in raw.items()}
+
     def set_value(self, key: str, value: str, ttl: int) -> None:
         try:
             self.client.set(key, value, ex=max(1, int(ttl)))

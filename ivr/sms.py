@@ -11,11 +11,12 @@ from dataclasses import asdict, dataclass, replace
 
 from . import signpost
 from .line import Line
+from .safety import Decision
 from .matching import Match
 from .segments import fit, is_gsm7, plain
 from .text import fold, script_of
 
-MAX_BODY = 480        # characters of a message read; the rest is ignored
+MAX_BODY = 480        # characters of a message read for a keyword (all of it is read for danger)
 # Segments a reply may use before it continues on MORE. Two GSM-7 segments hold 306
 # characters; UCS-2 (any non-GSM letter: Polish, Bulgarian, Arabic...) holds 67 a
 # segment, so four UCS-2 segments (268) carry about as much text as two plain ones.
@@ -65,6 +66,20 @@ def _command(line: Line, lang: str, folded: str) -> str | None:
         if found and fold(found.phrase) == folded:
             return found.target.id
     return None
+
+
+def assess(line: Line, lang: str, message: str) -> Decision:
+    """Is the sender in danger now? Every message is read for it, all of it: a command word
+    alone by the word lists, a catalogue keyword alone by the model, anything else by both."""
+    folded = fold((message or "")[:200])
+    return line.safety.assess(message or "", first=lang, words_only=is_command(line, lang, message),
+                              model_only=bool(folded) and folded in line.whole)
+
+
+def is_command(line: Line, lang: str, message: str) -> bool:
+    """Whether the whole message is one of the line's SMS command words (HELP, MENU...)."""
+    folded = fold((message or "")[:60])
+    return bool(folded) and _command(line, line.language_of(lang), folded) is not None
 
 
 def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tuple[SmsState, str]:
@@ -163,15 +178,18 @@ def opt_word(line: Line, message: str) -> str | None:
     return line.opt_words.get(fold((message or "")[:60]))
 
 
-def reply(state: SmsState, message: str, line: Line, started: bool = False) -> tuple[SmsState, str]:
-    """Answer one incoming message (`started`: it opted back in to texts)."""
+def reply(state: SmsState, message: str, line: Line, started: bool = False,
+          decision: Decision | None = None) -> tuple[SmsState, str]:
+    """Answer one incoming message (`started`: it opted back in to texts). `decision` is
+    the safety reading of the message when the caller has made it already."""
     if state.lang not in line.offered:
         state = replace(state, lang="en")
+    if decision is None:
+        decision = assess(line, state.lang, message)
     text = (message or "")[:MAX_BODY]
-    emergency_lang = line.detector.which(text, first=state.lang)
-    emergency = emergency_lang is not None
-    if emergency_lang in line.offered and emergency_lang != state.lang:
-        state = replace(state, lang=emergency_lang)   # answer danger in the words it came in
+    emergency = decision.danger
+    if decision.lang in line.offered and decision.lang != state.lang:
+        state = replace(state, lang=decision.lang)   # answer danger in the words it came in
     if started:
         state, body = replace(state, more=""), _p(line, state.lang, "sms_started")
     else:
@@ -184,7 +202,18 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False) -> t
         parts.append(body)
     if emergency and not body:
         parts.append(_p(line, state.lang, "sms_menu_hint"))
-    full = plain("\n".join(parts)) if state.lang == "en" else "\n".join(parts)
+    return _fit(line, state, "\n".join(parts))
+
+
+def danger_only(line: Line, lang: str) -> str:
+    """The 999 line alone: for a sender the line would otherwise not answer (over the
+    per-minute limit, or opted out), when their message reads as danger."""
+    return _fit(line, SmsState(lang=line.language_of(lang)), _p(line, line.language_of(lang), "sms_emergency"))[1]
+
+
+def _fit(line: Line, state: SmsState, full: str) -> tuple[SmsState, str]:
+    """Cut a reply to the segments a text may use; the rest waits for MORE."""
+    full = plain(full) if state.lang == "en" else full
     suffix = _p(line, state.lang, "sms_more")
     now, rest = fit(full, PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2, suffix)
     return replace(state, more=rest), now

@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from dataclasses import replace
 
 from . import flow, sms, twiml
-from .actions import SendSms
+from .actions import Noted, SendSms
 from .flow import CallState, Event
 from .segments import plain
 from .texting import is_uk_mobile
@@ -117,10 +117,11 @@ def voice_step():
 
     event = replace(_event(), texting=texting)
     state, actions = flow.step(state, event, line)
-    actions = [_perform(a, line, store, texter, caller) for a in actions]
+    counted = [f"call:{state.lang}:{a.what.partition(':')[2] or a.what}" for a in actions if isinstance(a, Noted)]
+    actions = [_perform(a, line, store, texter, caller) for a in actions if not isinstance(a, Noted)]
     if caller and state.lang != before and state.node not in ("lang", "end"):
         store.set_value(store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"])
-    return _finish_call(line, store, state, actions, base="")
+    return _finish_call(line, store, state, actions, base="", counted=counted)
 
 
 def _perform(action, line, store, texter, caller):
@@ -134,10 +135,11 @@ def _perform(action, line, store, texter, caller):
     return action.failed
 
 
-def _finish_call(line, store, state, actions, base):
+def _finish_call(line, store, state, actions, base, counted=()):
     sid = field("CallSid")
-    if sid:
-        store.save(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])
+    if sid or counted:
+        saves = [(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])] if sid else []
+        store.write(saves, counted)
     return xml(twiml.voice(actions, line.languages, base + _step_url(state)))
 
 
@@ -145,13 +147,23 @@ def _finish_call(line, store, state, actions, base):
 def sms_in():
     line, store = _services()
     cfg = current_app.config
-    number, body = field("From"), field("Body")
+    # All of the message is read for danger (Twilio's bodies are at most 1,600 characters,
+    # and the request size is capped): danger may come in its last words.
+    number, body = field("From"), request.form.get("Body") or ""
     if not number:
         _, text = sms.reply(sms.SmsState(), body, line)
         return xml(twiml.message(text))
     sender = store.sender(number, count_message=True)
-    if sender.recent > cfg["SMS_PER_MINUTE"]:
-        log.warning("sms rate limit reached for one sender; not replying")
+    before = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
+    decision = sms.assess(line, before.lang, body)
+    counted = f"sms:{line.language_of(decision.lang or before.lang)}:{decision.source or 'safe'}"
+    if sender.recent > cfg["SMS_PER_MINUTE"] or (sender.opted_out and sms.opt_word(line, body) is None):
+        # A sender the line would not answer (too many texts this minute, or opted out)
+        # still gets the 999 line when the message reads as danger, within its own cap.
+        if decision.danger and store.allow_danger(number, cfg["DANGER_PER_MINUTE"], counted):
+            return xml(twiml.message(sms.danger_only(line, decision.lang or before.lang)))
+        if sender.recent > cfg["SMS_PER_MINUTE"]:
+            log.warning("sms rate limit reached for one sender; not replying")
         return xml(twiml.message(""))
     optout = store.sender_key(number, "optout")
     word = sms.opt_word(line, body)
@@ -162,16 +174,15 @@ def sms_in():
         return xml(twiml.message(""))
     if word == "start":
         store.delete(optout)
-    elif sender.opted_out:
-        return xml(twiml.message(""))
-    before = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
-    state, text = sms.reply(before, body, line, started=word == "start")
+    state, text = sms.reply(before, body, line, started=word == "start", decision=decision)
+    writes = []
     if state != before:
         # Only a conversation that has somewhere to go is kept (a list shown, more to
         # come, a language chosen): a one-off keyword reply stores nothing.
-        store.save(store.sender_key(number), state.to_json(), cfg["SMS_TTL"])
+        writes.append((store.sender_key(number), state.to_json(), cfg["SMS_TTL"]))
     if state.lang != before.lang:
-        store.set_value(store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"])
+        writes.append((store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"]))
+    store.write(writes, [counted])     # one round trip: the conversation and the count
     return xml(twiml.message(text))
 
 

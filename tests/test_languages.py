@@ -151,13 +151,25 @@ def keyword_table():
     return rows
 
 
+# Keywords that are themselves a cry of danger: the 999 line comes first, then the signpost.
+# ("dingo vaikas": a child has gone missing, which is a 999 call.)
+READ_AS_DANGER = {("lt", "dingo vaikas")}
+
+
+def answers_with(line, code, keyword, reply, title) -> bool:
+    if (code, keyword) in READ_AS_DANGER:
+        first = line.texts[code].prompt("sms_emergency", **line.numbers).splitlines()[0]
+        return reply.startswith(first) and title in reply
+    return reply.startswith(title)
+
+
 @pytest.mark.parametrize("code, service_id, keyword", keyword_table())
 def test_every_service_answers_two_of_its_keywords_by_sms_in_each_language(transport, line, code, service_id, keyword):
     number = fresh_number()
     send_text(transport, line.languages[code].native, sender=number)
     reply = send_text(transport, keyword, sender=number)
     title = signpost.title(line.texts[code], line.catalogue.services[service_id])
-    assert reply.startswith(title), (keyword, reply[:80])
+    assert answers_with(line, code, keyword, reply, title), (keyword, reply[:80])
 
 
 @pytest.mark.parametrize("code", LANGS)
@@ -173,7 +185,7 @@ def test_a_first_text_in_a_language_is_answered_in_it(transport, line, code):
                 continue          # the same word in another language ("bikesafe", "site"): either is right
             tried += 1
             reply = send_text(transport, word, sender=fresh_number())
-            assert reply.startswith(signpost.title(texts, svc)), (word, reply[:60])
+            assert answers_with(line, code, word, reply, signpost.title(texts, svc)), (word, reply[:60])
     assert tried >= len(line.catalogue.services)
 
 
