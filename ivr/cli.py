@@ -84,7 +84,7 @@ def number_differences(locales_dir, code: str) -> list[tuple[str, str]]:
 
 
 def check(args) -> int:
-    from . import config, segments, signpost
+    from . import config, segments
     from .safety import train as safety_train
     from .catalogue import CatalogueError
     from .i18n import load_languages, po_status, source_messages
@@ -116,8 +116,9 @@ def check(args) -> int:
         offered = "offered" if code in line.offered else "not offered"
         seg = ""
         if code in line.texts:
-            counts = [segments.segments(signpost.sms(line.texts[code], s)) for s in cat.services.values()]
-            alert = segments.segments(line.texts[code].prompt("sms_emergency", **line.numbers))
+            from .sms import for_sms
+            counts = [segments.segments(for_sms(line, code, line.sms(code, s.id))) for s in cat.services.values()]
+            alert = segments.segments(for_sms(line, code, line.texts[code].prompt("sms_emergency", **line.numbers)))
             seg = (f"; SMS segments per signpost max {max(counts)}, mean {sum(counts) / len(counts):.1f}"
                    f"; 999 line {alert}")
         print(f"  {code} {lang.english} ({lang.native}): {status_line}; {offered}{seg}")
@@ -125,6 +126,10 @@ def check(args) -> int:
             print(f"    placeholder error: {err}")
         for context, diff in number_differences(cfg["LOCALES_DIR"], code):
             print(f"    to review: {context}: {diff} (a number, address or tag of the English)")
+    for code in line.offered:
+        nowhere = words_leading_nowhere(line, code)
+        print(f"  {code}: catalogue words that lead nowhere when texted or said alone: "
+              + (", ".join(nowhere) if nowhere else "none"))
     stale = safety_train.is_stale(cfg["CATALOGUE_DIR"] / "emergency")
     if stale:
         print(f"danger model: {stale}")
@@ -134,10 +139,26 @@ def check(args) -> int:
     return 1 if problems or cat.clashes or stale else 0
 
 
+def words_leading_nowhere(line, code: str) -> list[str]:
+    """Words of the catalogue's titles, keywords and synonyms in a language that, texted
+    alone, find no service, category or choice (in that language or English): each is a
+    keyword to add, or too general to mean one thing ("police")."""
+    from .text import fold
+    texts, words = line.texts[code], set()
+    for svc in line.catalogue.services.values():
+        for phrase in (texts.field(svc.id, "title", svc.title), *texts.words(svc.id, "keywords", svc.keywords),
+                       *texts.words(svc.id, "synonyms", svc.synonyms)):
+            words.update(w for w in fold(phrase).split() if len(w) >= 4 and not w.isdigit())
+    kinds = {"service", "category", "language", "sms"}
+    return sorted(w for w in words if not line.match(code, w, kinds) and not line.topic(code, w))
+
+
 def catalogue_words() -> dict[str, set[str]]:
-    """Every title, keyword and synonym of the catalogue, per offered language."""
+    """Every title, keyword and synonym of the catalogue, and each of their words alone
+    ("knife" leads to a signpost, not to 999), per offered language."""
     from . import config
     from .line import build
+    from .text import fold
     line = build(config.from_environment())
     out: dict[str, set[str]] = {}
     for code in line.offered:
@@ -149,6 +170,7 @@ def catalogue_words() -> dict[str, set[str]]:
         for cat in line.catalogue.categories:
             words.add(texts.field(cat.id, "title", cat.title))
             words.update(texts.words(cat.id, "keywords", cat.keywords))
+        words.update(w for phrase in list(words) for w in fold(phrase).split() if len(w) >= 3)
     return out
 
 

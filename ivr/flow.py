@@ -8,8 +8,10 @@ with it. The keys are the same at every menu:
     1-5  choose     8  more     0  back     *  repeat     7  slower     9  emergency advice
 
 States: "lang" (choose a language), "main" (categories), "category" (its services),
-"service" (a service was read; 1 by text, 2 again, 0 back, 3 end). Key 7 (or "slower")
-slows the voice for the rest of the call.
+"choice" (the services a spoken word may mean: "knife"), "service" (a service was read;
+1 by text, 2 again, 4 more detail, 0 back, 3 end). Key 7 (or "slower") slows the voice
+for the rest of the call. Everything after the opening guidance is said inside the
+Gather, so a key or a word interrupts it.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class CallState:
     slow: bool = False
     texts_sent: int = 0
     can_text: bool = False
+    choice: str = ""          # at "choice": the services a spoken word may mean, comma-separated
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -45,19 +48,21 @@ class CallState:
         """The call's place, compact enough for a URL: the fallback when Redis is away."""
         flags = ("s" if self.slow else "") + ("t" if self.can_text else "") or "-"
         return ".".join([self.node, self.lang, self.category or "", self.service or "",
-                         str(self.page), str(self.misses), flags, str(self.texts_sent)])
+                         str(self.page), str(self.misses), flags, str(self.texts_sent), self.choice])
 
     @classmethod
     def from_token(cls, token: str) -> "CallState | None":
         """The state a Gather action URL carries, or None when there is none or it is garbled."""
         parts = (token or "").split(".")
-        if len(parts) != 8:
+        if len(parts) == 8:
+            parts.append("")          # a call that began before choices existed
+        if len(parts) != 9:
             return None
-        node, lang, cat, svc, page, misses, flags, sent = parts
+        node, lang, cat, svc, page, misses, flags, sent, choice = parts
         try:
             return cls(node=node or "main", lang=lang or "en", category=cat or None,
                        service=svc or None, page=int(page), misses=int(misses),
-                       slow="s" in flags, texts_sent=int(sent), can_text="t" in flags)
+                       slow="s" in flags, texts_sent=int(sent), can_text="t" in flags, choice=choice)
         except ValueError:
             return None
 
@@ -100,7 +105,13 @@ def _options(line: Line, state: CallState) -> list[tuple[str, str]]:
         return [(s.id, signpost.title(texts, s)) for s in cat.services]
     if state.node == "lang":
         return [(code, line.languages[code].native) for code in _language_order(line, state)]
+    if state.node == "choice":
+        return [(sid, signpost.title(texts, line.catalogue.services[sid])) for sid in _choice(line, state)]
     return []
+
+
+def _choice(line: Line, state: CallState) -> list[str]:
+    return [sid for sid in state.choice.split(",") if sid in line.catalogue.services][:PAGE]
 
 
 def _language_order(line: Line, state: CallState) -> list[str]:
@@ -136,8 +147,13 @@ def _menu(line: Line, state: CallState) -> list:
             out.append(_say(line, state, "menu_first"))
         return out
     if state.node == "service":
-        return [_say(line, state, "service_options_text" if state.can_text else "service_options")]
+        options = [_say(line, state, "service_options_text" if state.can_text else "service_options")]
+        if line.detail(state.lang, state.service):
+            options.insert(0, _say(line, state, "more_detail"))
+        return options
     parts = []
+    if state.node == "choice":
+        parts.append(texts.prompt("choice_menu"))
     if state.node == "main" and state.page == 0:
         parts.append(texts.prompt("main_menu"))
     elif state.node == "category" and state.page == 0:
@@ -172,10 +188,15 @@ def _make_hints(line: Line, state: CallState) -> tuple[str, ...]:
     return tuple(out[:HINTS])
 
 
-def _prompt(line: Line, state: CallState, before: list | None = None) -> list:
-    """Say `before`, then wait for the caller on the current node's menu."""
-    gather = Gather(tuple(_menu(line, state)), state.lang, _hints(line, state))
-    return list(before or []) + [gather]
+def _prompt(line: Line, state: CallState, before: list | None = None, after: list | None = None) -> list:
+    """Say `before`, the current node's menu, then `after`, all inside the Gather: a caller
+    who knows what they want presses or speaks at once, and the line stops talking
+    (barge-in). Only a text to send (and what it tells the host to count) comes first."""
+    before = list(before or [])
+    first = [a for a in before if isinstance(a, (SendSms, Noted))]
+    says = [a for a in before if not isinstance(a, (SendSms, Noted))]
+    gather = Gather(tuple(says) + tuple(_menu(line, state)) + tuple(after or ()), state.lang, _hints(line, state))
+    return first + [gather]
 
 
 def _emergency(line: Line, state: CallState, full: bool = True) -> list:
@@ -191,25 +212,29 @@ def _emergency(line: Line, state: CallState, full: bool = True) -> list:
 
 def _enter_service(line: Line, state: CallState, service_id: str) -> tuple[CallState, list]:
     svc = line.catalogue.services[service_id]
-    state = replace(state, node="service", category=svc.category, service=svc.id, page=0, misses=0)
+    state = replace(state, node="service", category=svc.category, service=svc.id, page=0, misses=0, choice="")
     text = line.spoken(state.lang, svc.id)
     return state, _prompt(line, state, [Say(text, state.lang, state.slow), Pause(1)])
 
 
 def _enter_menu(line: Line, state: CallState, node: str, category: str | None = None,
                 page: int = 0) -> tuple[CallState, list]:
-    state = replace(state, node=node, category=category, service=None, page=page, misses=0)
+    state = replace(state, node=node, category=category, service=None, page=page, misses=0, choice="")
     return state, _prompt(line, state)
 
 
 def _choose_language(line: Line, state: CallState, code: str) -> tuple[CallState, list]:
+    """The main menu in the chosen language. The 999 guidance is said once per language:
+    English callers heard it as the call opened; others hear it now, in their language.
+    Then one short sentence, the menu, and the keys after it."""
     state = replace(state, lang=code, node="main", page=0, misses=0)
     before = [_say(line, state, "language_chosen")]
     if code in line.auto:
         before.append(_say(line, state, "auto_translated"))
-    before += _emergency(line, state, full=False)
-    before += [_say(line, state, "welcome"), _say(line, state, "keys_help")]
-    return state, _prompt(line, state, before)
+    if code != "en":
+        before += _emergency(line, state, full=False)
+    before.append(_say(line, state, "say_or_press"))
+    return state, _prompt(line, state, before, after=[_say(line, state, "keys_help")])
 
 
 def start(line: Line, event: Event) -> tuple[CallState, list]:
@@ -219,17 +244,22 @@ def start(line: Line, event: Event) -> tuple[CallState, list]:
     returning caller's remembered language (`preferred_lang`) is offered first.
     """
     state = CallState(lang="en", can_text=event.can_text)
+    # The one thing said before anything can be pressed: the 999 guidance, in English.
     before = [Say(line.texts["en"].prompt("emergency", **line.numbers), "en")]
     if event.dialled_lang in line.offered and event.dialled_lang != "en":
         state, actions = _choose_language(line, state, event.dialled_lang)
         return state, before + actions
+    if len(line.offered) > 1 and event.preferred_lang in line.offered:
+        # A returning caller: the main menu in their language at once, and how to change it.
+        state = replace(state, node="main", lang=event.preferred_lang)
+        return state, before + _prompt(line, state, after=[_say(line, state, "change_language"),
+                                                           _say(line, state, "keys_help")])
     if len(line.offered) > 1:
-        remembered = event.preferred_lang if event.preferred_lang in line.offered else "en"
-        state = replace(state, node="lang", lang=remembered)
-        return state, _prompt(line, state, before)
+        state = replace(state, node="lang")
+        return state, before + _prompt(line, state)
     state = replace(state, node="main")
-    before += [_say(line, state, "welcome"), _say(line, state, "keys_help")]
-    return state, _prompt(line, state, before)
+    return state, before + _prompt(line, state, [_say(line, state, "say_or_press")],
+                                   after=[_say(line, state, "keys_help")])
 
 
 def _miss(line: Line, state: CallState, silent: bool) -> tuple[CallState, list]:
@@ -252,6 +282,8 @@ def _back(line: Line, state: CallState) -> tuple[CallState, list]:
     if state.node == "category":
         index = next(i for i, c in enumerate(line.catalogue.categories) if c.id == state.category)
         return _enter_menu(line, state, "main", None, index // PAGE)
+    if state.node == "choice":
+        return _enter_menu(line, state, "main")
     if state.node == "main" and line.offered[1:]:
         return _enter_menu(line, state, "lang")
     return replace(state, misses=0), _prompt(line, state, [_say(line, state, "top_of_menu")])
@@ -315,6 +347,9 @@ def _digits(line: Line, state: CallState, digits: str, texting=None) -> tuple[Ca
             return _enter_service(line, state, state.service)
         if key == "3":
             return _command(line, state, "goodbye")
+        if key == "4" and line.detail(state.lang, state.service):
+            detail = Say(line.detail(state.lang, state.service), state.lang, state.slow)
+            return replace(state, misses=0), _prompt(line, state, [detail, Pause(1)])
         return _miss(line, state, silent=False)
     if key.isdigit() and 1 <= int(key) <= PAGE:
         options = _options(line, state)
@@ -330,6 +365,14 @@ def _select(line: Line, state: CallState, choice: str) -> tuple[CallState, list]
     if state.node == "main":
         return _enter_menu(line, state, "category", choice)
     return _enter_service(line, state, choice)
+
+
+def _offer(line: Line, state: CallState, services: list[str]) -> tuple[CallState, list]:
+    """A spoken everyday word: its one service, or a short menu of those it may mean."""
+    if len(services) == 1:
+        return _enter_service(line, state, services[0])
+    state = replace(state, node="choice", choice=",".join(services[:PAGE]), page=0, misses=0)
+    return state, _prompt(line, state)
 
 
 def _speech(line: Line, state: CallState, said: str, texting=None) -> tuple[CallState, list]:
@@ -356,7 +399,8 @@ def _heard(line: Line, state: CallState, said: str, texting=None) -> tuple[CallS
         return _miss(line, state, silent=False)
     found = line.match(state.lang, said, {"command", "service", "category", "language"})
     if found is None:
-        return _miss(line, state, silent=False)
+        services = line.topic(state.lang, said)
+        return _offer(line, state, services) if services else _miss(line, state, silent=False)
     kind, target = found.target.kind, found.target.id
     if kind == "command":
         return _command(line, state, target, texting)
@@ -367,7 +411,7 @@ def _heard(line: Line, state: CallState, said: str, texting=None) -> tuple[CallS
     return _choose_language(line, state, target)
 
 
-NODES = {"start", "lang", "main", "category", "service", "end"}
+NODES = {"start", "lang", "main", "category", "choice", "service", "end"}
 
 
 def _sane(state: CallState, line: Line) -> CallState:
@@ -382,11 +426,15 @@ def _sane(state: CallState, line: Line) -> CallState:
         node = "main"
     if node == "lang" and len(line.offered) < 2:
         node = "main"
+    choice = ",".join(sid for sid in state.choice.split(",") if sid in line.catalogue.services) \
+        if isinstance(state.choice, str) else ""
+    if node == "choice" and not choice:
+        node = "main"
     return CallState(node=node, lang=state.lang if state.lang in line.offered else "en",
                      category=cat.id if cat else None, service=svc.id if svc else None,
                      page=number(state.page, 0, 99), misses=number(state.misses, 0, MAX_MISSES),
                      slow=state.slow is True, texts_sent=number(state.texts_sent, 0, 99),
-                     can_text=state.can_text is True)
+                     can_text=state.can_text is True, choice=choice)
 
 
 def step(state: CallState, event: Event, line: Line) -> tuple[CallState, list]:

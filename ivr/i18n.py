@@ -45,6 +45,8 @@ class Language:
     speech: str          # <Gather language> for speech recognition: "pl-PL"
     words: tuple[str, ...] = ()   # extra words that select it (SMS and speech)
     slow_prosody: bool = True     # the voice honours SSML <prosody rate>
+    sms_gsm7: bool = False        # texts drop its accents to stay GSM-7 (its speech keeps them)
+    stopwords: tuple[str, ...] = ()   # common words that never name a topic on their own
     native: str = ""              # its name in its own words: from Babel, at load
 
     @property
@@ -59,6 +61,7 @@ def load_languages(locales_dir: Path) -> dict[str, Language]:
     for row in rows:
         row = dict(row)
         row["words"] = tuple(w.lower() for w in row.get("words", ()))
+        row["stopwords"] = tuple(str(w).lower() for w in row.get("stopwords", ()))
         name = Locale.parse(row["code"]).get_language_name(row["code"]) or row["english"]
         row["native"] = name[:1].upper() + name[1:]   # Babel's locale data: "polski" -> "Polski"
         languages[row["code"]] = Language(**row)

@@ -37,10 +37,12 @@ class Line:
     safety: Safety                      # is someone in danger now? (words and model)
     numbers: dict[str, str] = field(default_factory=dict)
     opt_words: dict[str, str] = field(default_factory=dict)   # folded STOP/START word -> "stop"/"start"
-    signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms)
+    signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms, detail)
     whole: dict = field(default_factory=dict)                   # folded phrase -> {lang: Target}
     scripts: dict = field(default_factory=dict)                 # a script only one language uses -> its code
     hints: dict = field(default_factory=dict)                   # speech hints per menu, made once
+    names: dict = field(default_factory=dict)                   # lang -> folded service titles and keywords
+    name_owner: dict = field(default_factory=dict)              # lang -> the service of each name
 
     def language_of(self, code: str | None) -> str:
         return code if code in self.offered else "en"
@@ -48,8 +50,16 @@ class Line:
     def spoken(self, lang: str, service_id: str) -> str:
         return self.signposts[(lang, service_id)][0]
 
+    def detail(self, lang: str, service_id: str) -> str:
+        """The rest of a service's readout, offered with key 4 ("" when there is none)."""
+        return self.signposts[(lang, service_id)][2]
+
     def sms(self, lang: str, service_id: str) -> str:
         return self.signposts[(lang, service_id)][1]
+
+    def topic(self, lang: str, text: str) -> list[str]:
+        """The services an everyday word leads to ("dog"), in a language, then in English."""
+        return self.matchers[lang].topic(text) or (self.matchers["en"].topic(text) if lang != "en" else [])
 
     def match(self, lang: str, text: str, kinds: set[str]):
         """Match in a language, then in English (residents often use English words)."""
@@ -67,7 +77,7 @@ def _forms(locales_dir: Path, code: str) -> dict[str, str]:
 def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, str]) -> LanguageMatcher:
     """One language's index: its keywords, synonyms, command words and language names.
     (English words are found through the English matcher, tried next: see `match`.)"""
-    m = LanguageMatcher(forms)
+    m = LanguageMatcher(forms, texts.language.stopwords)
     for svc in cat.services.values():
         for word in texts.words(svc.id, "keywords", svc.keywords):
             m.add(word, Target("service", svc.id), 1.0)
@@ -129,8 +139,11 @@ def build(config) -> Line:
                     opt_words[fold(word)] = kind
     # Every service in every language, put into words once: requests only look them up,
     # and Babel's locale data (hours, language names) is not needed after start-up.
-    signposts = {(code, svc.id): (signpost.spoken(texts[code], svc), signpost.sms(texts[code], svc))
-                 for code in offered for svc in cat.services.values()}
+    signposts = {}
+    for code in offered:
+        for svc in cat.services.values():
+            core, detail = signpost.spoken_parts(texts[code], svc)
+            signposts[(code, svc.id)] = (core, signpost.sms(texts[code], svc), detail)
     # A message that is exactly some language's keyword or synonym: one lookup.
     whole: dict[str, dict] = {}
     for code in offered:
@@ -146,8 +159,15 @@ def build(config) -> Line:
     for code in offered:
         by_script.setdefault(script_of(languages[code].native), []).append(code)
     scripts = {s: codes[0] for s, codes in by_script.items() if s and s != "LATIN" and len(codes) == 1}
+    # Service names and keywords, folded, for suggesting topics close to a message that
+    # matched nothing.
+    names, name_owner = {}, {}
+    for code in offered:
+        rows = [(fold(w), svc.id) for svc in cat.services.values()
+                for w in (signpost.title(texts[code], svc), *texts[code].words(svc.id, "keywords", svc.keywords))]
+        names[code], name_owner[code] = [r[0] for r in rows], [r[1] for r in rows]
     line = Line(cat, languages, offered, auto & set(offered), texts, matchers, safety, numbers,
-                opt_words, signposts, whole, scripts)
+                opt_words, signposts, whole, scripts, names=names, name_owner=name_owner)
     # Babel's locale data (several megabytes a language) and the parsed YAML were needed
     # only while building.
     catalogue_mod.clear_cache()

@@ -163,9 +163,10 @@ class LanguageMatcher:
     inflected forms (from forms.json), then typos. Exact words win, so a lemmatizer's
     guess never overrides a keyword a translator chose and checked."""
 
-    def __init__(self, forms: dict[str, str]):
+    def __init__(self, forms: dict[str, str], stopwords: frozenset[str] = frozenset()):
         self.inflected = Matcher(forms) if forms else None
         self.exact = Matcher(typos=self.inflected is None)
+        self.stopwords = frozenset(fold(w) for w in stopwords)   # never a topic on their own
 
     def whole_phrases(self, kinds: set[str]):
         """(phrase as written and folded, target, weight) of every phrase, for whole-message lookups."""
@@ -173,6 +174,32 @@ class LanguageMatcher:
             for target, weight, _ in hits:
                 if target.kind in kinds:
                     yield " ".join(words), target, weight
+
+    def topic(self, text: str, limit: int = 5) -> list[str]:
+        """The services an everyday word (or two or three) belongs to: "dog" -> stray
+        dogs, banned dogs, animal crime. Empty when the words are in none, or in more than
+        `limit` (too general to be a choice: "police"). Written and inflected forms are
+        read (not typos: a near miss of a word is not a topic); a language's stopwords
+        ("the", "ਹੋਰ") never are one."""
+        views = [self.exact] + ([self.inflected] if self.inflected else [])
+        per_word: dict[int, set[str]] = {}
+        for view in views:
+            if not view._built:
+                view._build()
+            words = view.words(text[:100], typos=False)
+            if not words or len(words) > 3:
+                return []
+            for j, w in enumerate(words):
+                if len(w) >= 3 and w not in self.stopwords:
+                    per_word.setdefault(j, set()).update(
+                        t.id for t in view._bag.get(w, {}) if t.kind == "service")
+        sets = [o for o in per_word.values() if o]
+        if not sets:
+            return []
+        # Every word the catalogue knows must point the same way ("stray dog"), or it is
+        # a sentence the loose matcher could not read, not a topic.
+        owners = set.intersection(*sets)
+        return sorted(owners) if 0 < len(owners) <= limit else []
 
     def freeze(self) -> None:
         """Finish the indexes at start-up, before workers share them."""

@@ -31,6 +31,20 @@ def plain(text: str) -> str:
     return text.translate(_PLAIN)
 
 
+def unaccented(text: str) -> str:
+    """Letters outside GSM-7 without their accents ("ă ș ț" -> "a s t"), for a language
+    whose texts must stay in GSM-7 though its spoken words keep their diacritics."""
+    import unicodedata
+    out = []
+    for ch in plain(text):
+        if ch in _GSM7 or ch in _EXT:
+            out.append(ch)
+        else:
+            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+            out.append(base if base and all(c in _GSM7 for c in base) else ch)
+    return "".join(out)
+
+
 _ALL_GSM7 = frozenset(_GSM7 | _EXT)
 
 

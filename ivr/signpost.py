@@ -6,8 +6,18 @@ or an opening hour.
 """
 from __future__ import annotations
 
+import re
+
+from rapidfuzz import fuzz
+
 from .catalogue import Catalogue, ContactUse, Service
 from .i18n import Texts
+from .text import fold
+
+READOUT_WORDS = 75      # a service read aloud stays under 80 words; the rest is "detail" (key 4)
+FIRST_WORDS = 30        # what to do and where to call come within the first 30 words
+SAME_FACT = 75          # rapidfuzz token-set similarity at which two sentences say one thing
+_SENTENCE = re.compile(r"(?<=[.!?؟।])\s+")
 
 
 def site(url: str) -> str:
@@ -50,11 +60,9 @@ def _ages(texts: Texts, service: Service, prefix: str) -> str:
     return ""
 
 
-def spoken(texts: Texts, service: Service) -> str:
-    """What a caller hears: title, what it is and who it is for, facts, how to reach it."""
-    parts = [title(texts, service) + ".", texts.field(service.id, "spoken", service.spoken),
-             _ages(texts, service, "")]
-    parts += [texts.field(service.id, "facts", f) for f in service.facts]
+def _reach(texts: Texts, service: Service) -> list[str]:
+    """How to reach the service, a sentence per contact, read as people say them."""
+    parts = []
     for use in service.contacts:
         c, label = use.contact, contact_label(texts, use)
         if c.kind == "phone":
@@ -70,9 +78,61 @@ def spoken(texts: Texts, service: Service) -> str:
         else:
             parts.append(texts.prompt("reach_app", label=label))
         if use.hours:
-            parts.append(texts.prompt("reach_hours", opens=texts.time(use.hours.opens),
-                                      closes=texts.time(use.hours.closes)))
-    return " ".join(p for p in parts if p)
+            parts[-1] += " " + texts.prompt("reach_hours", opens=texts.time(use.hours.opens),
+                                            closes=texts.time(use.hours.closes))
+    return parts
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+def same_fact(a: str, b: str) -> bool:
+    """Whether two sentences say one thing: nearly the same words, and the same numbers
+    ("call 999" and "call 18000" are two facts)."""
+    a, b = fold(a), fold(b)
+    digits = lambda s: "".join(ch for ch in s if ch.isdigit())
+    return digits(a) == digits(b) and fuzz.token_set_ratio(a, b) >= SAME_FACT
+
+
+def said_once(sentences: list[str], already: list[str] = ()) -> list[str]:
+    """The sentences, less any that says again what an earlier one (or one `already`
+    said) said."""
+    kept: list[str] = []
+    for sentence in sentences:
+        if fold(sentence) and not any(same_fact(sentence, k) for k in [*already, *kept]):
+            kept.append(sentence)
+    return kept
+
+
+def _words(parts: list[str]) -> int:
+    return sum(len(p.split()) for p in parts)
+
+
+def spoken_parts(texts: Texts, service: Service) -> tuple[str, str]:
+    """What a caller hears, and the detail offered after it (key 4).
+
+    The title, then what to do and where to call within the first 30 words, then what it
+    is and who it is for; each fact said once; under 80 words, the rest kept as detail."""
+    name = title(texts, service) + "."
+    about = _sentences(texts.field(service.id, "spoken", service.spoken))
+    ages = _ages(texts, service, "")
+    facts = [s for f in service.facts for s in _sentences(texts.field(service.id, "facts", f))]
+    reach = _reach(texts, service)
+    sentences = said_once(about + ([ages] if ages else []) + facts, already=reach)
+    head = [name]
+    if sentences and _words([name, sentences[0]]) + 2 <= FIRST_WORDS - 8:
+        head.append(sentences.pop(0))
+    core, detail = head + reach, []
+    for sentence in sentences:
+        (core if not detail and _words(core + [sentence]) <= READOUT_WORDS else detail).append(sentence)
+    return " ".join(core), " ".join(detail)
+
+
+def spoken(texts: Texts, service: Service) -> str:
+    """The whole readout, detail included."""
+    core, detail = spoken_parts(texts, service)
+    return f"{core} {detail}".strip()
 
 
 def sms(texts: Texts, service: Service) -> str:

@@ -13,7 +13,7 @@ from . import signpost
 from .line import Line
 from .safety import Decision
 from .matching import Match
-from .segments import fit, is_gsm7, plain
+from .segments import fit, is_gsm7, plain, unaccented
 from .text import fold, script_of
 
 MAX_BODY = 480        # characters of a message read for a keyword (all of it is read for danger)
@@ -47,9 +47,17 @@ def _p(line: Line, lang: str, key: str, **kw) -> str:
     return line.texts[lang].prompt(key, **{**line.numbers, **kw})
 
 
+def _choices(line: Line, listing: str) -> list[str]:
+    """The services of a "choice:a,b,c" listing that are still in the catalogue."""
+    return [sid for sid in listing[len("choice:"):].split(",") if sid in line.catalogue.services]
+
+
 def _listing(line: Line, lang: str, listing: str) -> str:
     texts = line.texts[lang]
-    if listing == "menu":
+    if listing.startswith("choice:"):
+        head = _p(line, lang, "sms_choice")
+        rows = [signpost.title(texts, line.catalogue.services[sid]) for sid in _choices(line, listing)]
+    elif listing == "menu":
         head = _p(line, lang, "sms_menu")
         rows = [texts.field(c.id, "title", c.title) for c in line.catalogue.categories]
     else:
@@ -112,6 +120,14 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
     found, found_lang = _find(line, lang, text)
     lang = lang if keep_lang else found_lang
     if found is None:
+        services, topic_lang = _topic(line, state.lang, text)
+        if services:
+            # An everyday word ("knife", "pies"): its service, or a short numbered choice.
+            state = replace(state, lang=state.lang if keep_lang else topic_lang, more="")
+            if len(services) == 1:
+                return state, line.sms(state.lang, services[0])
+            listing = "choice:" + ",".join(services)
+            return replace(state, listing=listing), _listing(line, state.lang, listing)
         # Nothing matched: answer at least in the message's own script's language.
         guessed = line.scripts.get(script_of(text)) if not keep_lang else None
         return replace(state, lang=guessed or state.lang, more=""), ""
@@ -158,10 +174,40 @@ def _find(line: Line, lang: str, text: str):
     return best, lang if best_code == "en" else best_code
 
 
+def _topic(line: Line, lang: str, text: str) -> tuple[list[str], str]:
+    """The services an everyday word leads to, in the message's language or any other."""
+    order = [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]
+    for code in dict.fromkeys(order):
+        services = line.matchers[code].topic(text)
+        if services:
+            return services, lang if code == "en" else code
+    return [], lang
+
+
+def suggestions(line: Line, lang: str, text: str, limit: int = 3) -> list[str]:
+    """Two or three services whose names are closest to a message nothing matched."""
+    from rapidfuzz import fuzz, process
+    folded = fold(text[:200])
+    if len(folded) < 3:
+        return []
+    names = line.names[lang]
+    found = process.extract(folded, names, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=86)
+    out: list[str] = []
+    for _, _, index in found:
+        sid = line.name_owner[lang][index]
+        if sid not in out:
+            out.append(sid)
+    return out[:limit]
+
+
 def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
     lang = state.lang
     listing = state.listing or "menu"
-    if listing == "menu":
+    if listing.startswith("choice:"):
+        services = _choices(line, listing)
+        if 1 <= n <= len(services):
+            return replace(state, more=""), line.sms(lang, services[n - 1])
+    elif listing == "menu":
         cats = line.catalogue.categories
         if 1 <= n <= len(cats):
             cat = cats[n - 1]
@@ -179,9 +225,10 @@ def opt_word(line: Line, message: str) -> str | None:
 
 
 def reply(state: SmsState, message: str, line: Line, started: bool = False,
-          decision: Decision | None = None) -> tuple[SmsState, str]:
+          decision: Decision | None = None, first_contact: bool = False) -> tuple[SmsState, str]:
     """Answer one incoming message (`started`: it opted back in to texts). `decision` is
-    the safety reading of the message when the caller has made it already."""
+    the safety reading of the message when the caller has made it already;
+    `first_contact`: nothing is kept about the sender (no conversation, no language)."""
     if state.lang not in line.offered:
         state = replace(state, lang="en")
     if decision is None:
@@ -195,8 +242,17 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False,
     else:
         # A message about danger is answered in the language the danger was written in.
         state, body = _body(line, state, text, keep_lang=emergency)
-    if not body:
-        body = "" if emergency else _p(line, state.lang, "sms_unknown")
+    if not body and not emergency:
+        body = _p(line, state.lang, "sms_unknown")
+        if first_contact and script_of(text) in (None, "LATIN") and state.lang == "en":
+            # Perhaps a language the line does not offer: say how to get an interpreter.
+            body += "\n" + _p(line, "en", "sms_interpreter")
+        close = suggestions(line, state.lang, text)
+        if close:
+            # Name the topics closest to what was asked; a number opens one.
+            listing = "choice:" + ",".join(close)
+            state = replace(state, listing=listing)
+            body += "\n" + _listing(line, state.lang, listing)
     parts = [_p(line, state.lang, "sms_emergency")] if emergency else []
     if body:
         parts.append(body)
@@ -211,9 +267,17 @@ def danger_only(line: Line, lang: str) -> str:
     return _fit(line, SmsState(lang=line.language_of(lang)), _p(line, line.language_of(lang), "sms_emergency"))[1]
 
 
+def for_sms(line: Line, lang: str, text: str) -> str:
+    """Text as it is sent: English in plain GSM-7, a language marked `sms_gsm7` (Romanian)
+    without its accents, the others as written (UCS-2)."""
+    if lang == "en":
+        return plain(text)
+    return unaccented(text) if line.languages[lang].sms_gsm7 else text
+
+
 def _fit(line: Line, state: SmsState, full: str) -> tuple[SmsState, str]:
     """Cut a reply to the segments a text may use; the rest waits for MORE."""
-    full = plain(full) if state.lang == "en" else full
-    suffix = _p(line, state.lang, "sms_more")
+    full = for_sms(line, state.lang, full)
+    suffix = for_sms(line, state.lang, _p(line, state.lang, "sms_more"))
     now, rest = fit(full, PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2, suffix)
     return replace(state, more=rest), now

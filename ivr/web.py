@@ -20,7 +20,6 @@ from dataclasses import replace
 from . import flow, sms, twiml
 from .actions import Noted, SendSms
 from .flow import CallState, Event
-from .segments import plain
 from .texting import is_uk_mobile
 
 log = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ def voice_step():
     if state is None:
         stored = store.load(store.call_key(sid)) if sid else None
         state = CallState.from_json(stored) if stored else CallState(node="main")
-    before = state.lang
+    before, chose = state.lang, state.node == "lang"
 
     def texting(sent_in_call: int) -> str:
         return texter.status(caller, store.sender(caller), sent_in_call)
@@ -119,7 +118,8 @@ def voice_step():
     state, actions = flow.step(state, event, line)
     counted = [f"call:{state.lang}:{a.what.partition(':')[2] or a.what}" for a in actions if isinstance(a, Noted)]
     actions = [_perform(a, line, store, texter, caller) for a in actions if not isinstance(a, Noted)]
-    if caller and state.lang != before and state.node not in ("lang", "end"):
+    if caller and (state.lang != before or chose) and state.node not in ("lang", "end"):
+        # A language chosen (English too) is remembered: the next call goes straight to it.
         store.set_value(store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"])
     return _finish_call(line, store, state, actions, base="", counted=counted)
 
@@ -128,8 +128,8 @@ def _perform(action, line, store, texter, caller):
     """Carry out what the flow asked of the host; the flow itself does no I/O."""
     if not isinstance(action, SendSms):
         return action
-    body = line.sms(action.lang, action.service)
-    if texter.send(caller, plain(body) if action.lang == "en" else body):
+    body = sms.for_sms(line, action.lang, line.sms(action.lang, action.service))
+    if texter.send(caller, body):
         store.count_sent(caller)
         return action.sent
     return action.failed
@@ -174,7 +174,8 @@ def sms_in():
         return xml(twiml.message(""))
     if word == "start":
         store.delete(optout)
-    state, text = sms.reply(before, body, line, started=word == "start", decision=decision)
+    state, text = sms.reply(before, body, line, started=word == "start", decision=decision,
+                            first_contact=sender.sms is None and sender.lang is None)
     writes = []
     if state != before:
         # Only a conversation that has somewhere to go is kept (a list shown, more to

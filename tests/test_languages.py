@@ -151,16 +151,15 @@ def keyword_table():
     return rows
 
 
-# Keywords that are themselves a cry of danger: the 999 line comes first, then the signpost.
-# ("dingo vaikas": a child has gone missing, which is a 999 call.)
-READ_AS_DANGER = {("lt", "dingo vaikas")}
+def sent(line, code, text: str) -> str:
+    """A text as the line sends it in that language (Romanian without its accents)."""
+    from ivr.sms import for_sms
+    return for_sms(line, code, text)
 
 
 def answers_with(line, code, keyword, reply, title) -> bool:
-    if (code, keyword) in READ_AS_DANGER:
-        first = line.texts[code].prompt("sms_emergency", **line.numbers).splitlines()[0]
-        return reply.startswith(first) and title in reply
-    return reply.startswith(title)
+    """A keyword texted alone asks for its signpost: the reply starts with it."""
+    return reply.startswith(sent(line, code, title))
 
 
 @pytest.mark.parametrize("code, service_id, keyword", keyword_table())
@@ -210,7 +209,7 @@ def test_emergencies_in_each_language_get_999_first_in_that_language(transport, 
     send_text(transport, line.languages[code].native, sender=number)
     reply = send_text(transport, phrase, sender=number)
     first_line = line.texts[code].prompt("sms_emergency", **line.numbers).splitlines()[0]
-    assert reply.startswith(first_line[:40]), (phrase, reply[:80])
+    assert reply.startswith(sent(line, code, first_line)[:40]), (phrase, reply[:80])
     assert "999" in reply.splitlines()[0]
 
 
@@ -230,7 +229,7 @@ def test_a_language_chosen_on_a_call_is_remembered_for_the_next_call_and_texts(t
     call_in(transport, line, "ro", caller=number)
     again = Phone(transport, caller=number).dial()
     assert again.said[1].voice == line.languages["ro"].voice
-    assert send_text(transport, "MENU", sender=number).startswith(line.texts["ro"].prompt("sms_menu"))
+    assert send_text(transport, "MENU", sender=number).startswith(sent(line, "ro", line.texts["ro"].prompt("sms_menu")))
 
 
 def test_lang_lists_the_languages_each_in_its_own_words(texter, line):
@@ -244,7 +243,7 @@ def test_lang_lists_the_languages_each_in_its_own_words(texter, line):
                                         ("ਪੰਜਾਬੀ", "pa"), ("romana", "ro"), ("lietuviu", "lt")])
 def test_a_language_own_name_switches_to_it(transport, line, word, code):
     reply = send_text(transport, word, sender=fresh_number())
-    assert reply.startswith(line.texts[code].prompt("sms_language_set"))
+    assert reply.startswith(sent(line, code, line.texts[code].prompt("sms_language_set")))
 
 
 def test_a_dialled_number_can_belong_to_one_language(data_dir):
@@ -322,4 +321,21 @@ def test_an_opted_in_automatic_language_is_offered_and_says_so(tmp_path):
 @pytest.mark.parametrize("message, code", [("دمية كبيرة", "ar"), ("ਕੁਝ ਹੋਰ", "pa"), ("нещо друго", "bg")])
 def test_an_unknown_text_in_a_script_only_one_language_uses_is_answered_in_it(transport, line, message, code):
     reply = send_text(transport, message, sender=fresh_number())
-    assert reply == line.texts[code].prompt("sms_unknown", **line.numbers)
+    assert reply == sent(line, code, line.texts[code].prompt("sms_unknown", **line.numbers))
+
+
+# Everyday words people text rather than a service's name ("knife", not "knife amnesty bins").
+EVERYDAY = [("en", w) for w in ("knife", "dog", "car", "bike", "drink", "money", "phone", "horse", "child",
+                                "partner")] + [
+    ("pl", "nóż"), ("ro", "cuțit"), ("lt", "peilis"), ("pt", "faca"), ("bg", "нож"), ("ar", "سكين"), ("pa", "ਚਾਕੂ")]
+
+
+@pytest.mark.parametrize("code, word", EVERYDAY)
+def test_an_everyday_word_leads_somewhere_in_its_language(transport, line, code, word):
+    number = fresh_number()
+    send_text(transport, line.languages[code].native, sender=number)
+    reply = send_text(transport, word, sender=number)
+    texts = line.texts[code]
+    assert not reply.startswith(sent(line, code, texts.prompt("sms_unknown", **line.numbers))[:25]), (word, reply[:80])
+    titles = [sent(line, code, signpost.title(texts, s)) for s in line.catalogue.services.values()]
+    assert any(t in reply for t in titles), (word, reply[:120])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ivr import segments, signpost
+from ivr.simulator import text as send_text
 
 
 def title_of(line, service_id):
@@ -158,3 +159,30 @@ def test_replies_are_valid_twiml(client):
     assert r.status_code == 200 and r.mimetype == "text/xml"
     root = ET.fromstring(r.data)
     assert root.tag == "Response" and root.find("Message") is not None
+
+
+# --- everyday words, and texts that find nothing ------------------------------------------
+
+def test_an_everyday_word_shared_by_services_gets_a_numbered_choice_that_numbers_open(texter, line):
+    reply = texter("dog")
+    assert reply.startswith("Did you mean one of these? Reply with a number:")
+    assert "1 Animal crime" in reply and "2 Banned dogs" in reply
+    assert texter("2").startswith(title_of(line, "banned-dogs"))
+
+
+def test_an_everyday_word_of_one_service_leads_to_it(texter, line):
+    assert texter("knife").startswith(title_of(line, "knife-bins"))
+    assert texter("dogs").startswith("Did you mean")
+
+
+def test_topics_close_to_a_text_that_found_nothing_are_named_and_only_close_ones(line):
+    from ivr.sms import suggestions
+    assert suggestions(line, "en", "safe haven scheme info") == ["safe-haven"]
+    assert suggestions(line, "en", "my neighbours hedge is too tall") == []
+
+
+def test_a_first_text_the_line_cannot_read_says_how_to_get_an_interpreter(transport):
+    from .conftest import fresh_number
+    reply = send_text(transport, "Labdien, kur ir tuvākā policijas iecirknis?", sender=fresh_number())
+    assert reply.startswith("Sorry, we could not find that.")
+    assert "interpreter" in reply and "help" in reply and "LANG" in reply

@@ -71,6 +71,8 @@ def test_saying_a_category_opens_its_menu(english_call):
 
 
 def test_every_menu_prompt_is_under_twenty_seconds(transport, line):
+    """Each prompt of a menu (the options, the hints, a sentence before them) stays under
+    twenty seconds; all of it can be interrupted (see test_call_time)."""
     from .conftest import fresh_number
     prompts = []
     for cat_index in range(len(line.catalogue.categories)):
@@ -87,8 +89,9 @@ def test_every_menu_prompt_is_under_twenty_seconds(transport, line):
     for turn in prompts:
         root_gather = turn.xml.split("<Gather", 1)[1]
         spoken = parse("<Response><Gather" + root_gather, turn.url).said
-        words = sum(len(h.text.split()) for h in spoken)
-        assert words / WORDS_PER_SECOND <= 20, f"{words} words: {spoken}"
+        for heard in spoken:
+            words = len(heard.text.split())
+            assert words / WORDS_PER_SECOND <= 20, f"{words} words: {heard.text}"
         assert any("press" in h.text for h in spoken)
 
 
@@ -132,7 +135,8 @@ def test_a_wrong_key_reprompts_with_help_then_repeats_then_says_goodbye_with_999
     assert any("star" in h.text for h in first.said), "the first miss explains the keys"
     second = phone.silence()
     assert not any("Sorry" in h.text for h in second.said)
-    assert second.said[-1].text == menu.said[-1].text
+    options = next(h.text for h in menu.said if "press 1" in h.text)
+    assert [h.text for h in second.said] == [options], "the second miss: the menu again, nothing more"
     third = phone.say("purple elephants")
     assert third.hangup
     assert "999" in third.said[-1].text
