@@ -339,3 +339,43 @@ def test_an_everyday_word_leads_somewhere_in_its_language(transport, line, code,
     assert not reply.startswith(sent(line, code, texts.prompt("sms_unknown", **line.numbers))[:25]), (word, reply[:80])
     titles = [sent(line, code, signpost.title(texts, s)) for s in line.catalogue.services.values()]
     assert any(t in reply for t in titles), (word, reply[:120])
+
+
+# --- what a review of every language corrected -------------------------------------------
+
+@pytest.mark.parametrize("code, service_id, field, wrong", [
+    ("ro", "nuisance-abandoned-animals", "title", "agresiv"),     # nuisance, not aggressive
+    ("pt", "nuisance-abandoned-animals", "title", "perigos"),     # nuisance, not dangerous
+    ("lt", "operation-kalon", "title", "apnuodijim"),             # spiking, not poisoning
+    ("lt", "operation-kalon", "summary", "apnuodijim"),
+])
+def test_meanings_a_review_corrected_stay_corrected(line, code, service_id, field, wrong):
+    svc = line.catalogue.services[service_id]
+    assert wrong not in line.texts[code].field(service_id, field, getattr(svc, field)).lower()
+
+
+def test_the_makesafe_summary_names_a_scheme_not_a_number_in_every_language(line):
+    svc = line.catalogue.services["operation-makesafe"]
+    for code in line.offered:
+        summary = line.texts[code].field(svc.id, "summary", svc.summary)
+        assert "Makesafe" in summary, code
+
+
+def test_romanian_is_spoken_with_its_diacritics_and_texted_in_gsm7(transport, line):
+    from ivr.segments import is_gsm7
+    spoken = " ".join(line.spoken("ro", s) for s in line.catalogue.services)
+    assert set("ășțâî") <= set(spoken.lower()), "the speech engine needs ă, ș, ț, â, î"
+    assert "ş" not in spoken and "ţ" not in spoken, "comma-below letters, not cedillas"
+    number = fresh_number()
+    send_text(transport, "ROMÂNĂ", sender=number)
+    for body in ("MENU", "1", "1", "cuțit"):
+        assert is_gsm7(send_text(transport, body, sender=number)), body
+
+
+@pytest.mark.parametrize("typed, written", [
+    ("أَنا في خَطَر", "انا في خطر"), ("إسعاف", "اسعاف"), ("مساعدة", "مساعده"), ("علىٰ", "علي"),
+    ("٩٩٩", "999"), ("ਮਦਦ ੯੯੯", "ਮਦਦ 999"), ("şoferul ţipă", "șoferul țipă"), ("siguranta", "siguranța"),
+])
+def test_text_is_folded_the_way_people_type_it_per_script(typed, written):
+    from ivr.text import fold
+    assert fold(typed) == fold(written)
