@@ -40,5 +40,6 @@ class Hangup:
 
 @dataclass(frozen=True)
 class Noted:
-    """A decision for the line's counters ("danger:model", "safe"): never any text."""
+    """A decision for the line's counters: which reader saw danger ("words", "model"), or
+    "safe". Never any text."""
     what: str

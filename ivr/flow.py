@@ -379,7 +379,7 @@ def _speech(line: Line, state: CallState, said: str, texting=None) -> tuple[Call
     # Every spoken answer, at every menu and in every language, is read for danger first.
     decision = line.safety.assess(said, first=state.lang)
     if decision.danger:
-        return replace(state, misses=0), [Noted(f"danger:{decision.source}")] + _prompt(
+        return replace(state, misses=0), [Noted(decision.source)] + _prompt(
             line, state, _emergency(line, state))
     state, actions = _heard(line, state, said, texting)
     return state, [Noted("safe")] + actions

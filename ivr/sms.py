@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from rapidfuzz import fuzz, process
+
 from . import signpost
 from .line import Line
-from .safety import Decision
 from .matching import Match
+from .safety import Decision
 from .segments import fit, is_gsm7, plain, unaccented
 from .text import fold, script_of
 
@@ -186,7 +188,6 @@ def _topic(line: Line, lang: str, text: str) -> tuple[list[str], str]:
 
 def suggestions(line: Line, lang: str, text: str, limit: int = 3) -> list[str]:
     """Two or three services whose names are closest to a message nothing matched."""
-    from rapidfuzz import fuzz, process
     folded = fold(text[:200])
     if len(folded) < 3:
         return []

@@ -116,7 +116,7 @@ def voice_step():
 
     event = replace(_event(), texting=texting)
     state, actions = flow.step(state, event, line)
-    counted = [f"call:{state.lang}:{a.what.partition(':')[2] or a.what}" for a in actions if isinstance(a, Noted)]
+    counted = [f"call:{state.lang}:{a.what}" for a in actions if isinstance(a, Noted)]
     actions = [_perform(a, line, store, texter, caller) for a in actions if not isinstance(a, Noted)]
     if caller and (state.lang != before or chose) and state.node not in ("lang", "end"):
         # A language chosen (English too) is remembered: the next call goes straight to it.
