@@ -79,6 +79,7 @@ def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, 
     (English words are found through the English matcher, tried next: see `match`.)"""
     m = LanguageMatcher(forms, texts.language.stopwords)
     for svc in cat.services.values():
+        m.add_topic(signpost.title(texts, svc), svc.id)
         for word in texts.words(svc.id, "keywords", svc.keywords):
             m.add(word, Target("service", svc.id), 1.0)
         for word in texts.words(svc.id, "synonyms", svc.synonyms):

@@ -53,6 +53,7 @@ class Matcher:
         self._vocab: set[str] = set()
         self._deletes: dict[str, tuple[str, ...]] = {}   # one-deletion form -> words
         self._bag: dict[str, dict[Target, float]] = {}   # word -> targets, for loose sentences
+        self._topics: dict[str, set[str]] = {}           # word -> services whose words include it
         self._order = 0
         self._built = False
 
@@ -71,12 +72,20 @@ class Matcher:
             for w in words:
                 if len(w) >= 3:
                     self._bag.setdefault(w, {})[target] = weight
+        if target.kind == "service":
+            self.add_topic(phrase, target.id)
         for w in set(words) | set(written):   # base and written forms
             if w not in self._vocab:
                 self._vocab.add(w)
                 if self._typos and _max_edits(w):
                     for d in _deletes(w):
                         self._deletes[d] = (*self._deletes.get(d, ()), w)
+
+    def add_topic(self, phrase: str, service_id: str) -> None:
+        """Words (a title's too) that lead to a service when texted or said on their own."""
+        for w in fold(phrase).split():
+            if len(w) >= 3:
+                self._topics.setdefault(self._norm(w), set()).add(service_id)
 
     def _correct(self, word: str) -> str:
         """The vocabulary word a typo most likely meant, or the word itself."""
@@ -191,8 +200,7 @@ class LanguageMatcher:
                 return []
             for j, w in enumerate(words):
                 if len(w) >= 3 and w not in self.stopwords:
-                    per_word.setdefault(j, set()).update(
-                        t.id for t in view._bag.get(w, {}) if t.kind == "service")
+                    per_word.setdefault(j, set()).update(view._topics.get(w, ()))
         sets = [o for o in per_word.values() if o]
         if not sets:
             return []
@@ -211,6 +219,11 @@ class LanguageMatcher:
         self.exact.add(phrase, target, weight)
         if self.inflected is not None:
             self.inflected.add(phrase, target, weight)
+
+    def add_topic(self, phrase: str, service_id: str) -> None:
+        for view in (self.exact, self.inflected):
+            if view is not None:
+                view.add_topic(phrase, service_id)
 
     def match(self, text: str, kinds: set[str] | None = None, fuzzy: bool = True) -> Match | None:
         """With `fuzzy` off, only whole phrases as written; on, also loose sentences, other
