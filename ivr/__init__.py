@@ -14,9 +14,9 @@ log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the webhook app: settings, the line's content, Redis, the blueprint."""
+    """Build the webhook app: settings, the line's content, Redis, the blueprints."""
     from . import line as line_mod
-    from . import sessions, texting, twiml, web
+    from . import openreferral_web, sessions, texting, twiml, web
     from .actions import Hangup, Say
 
     app = Flask(__name__)
@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         },
     })
     app.register_blueprint(web.bp)
+    app.register_blueprint(openreferral_web.bp)   # public data: no signature check
 
     @app.errorhandler(Exception)
     def on_error(exc):

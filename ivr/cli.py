@@ -8,6 +8,8 @@
     ivr-line forms [LANG...]                             regenerate inflected forms for matching
     ivr-line safety train                                retrain the danger model from its corpus
     ivr-line safety report [--folds K] [--misses]        recall and false alarms per language
+    ivr-line export openreferral DIR                     the catalogue as Open Referral UK files
+    ivr-line import openreferral SOURCE [--into DIR]     a catalogue from an Open Referral directory
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 
 def _app():
@@ -291,6 +294,46 @@ def forms(args) -> int:
     return 0
 
 
+def export(args) -> int:
+    """Write the documents /openreferral/ serves, as files."""
+    from . import config, openreferral
+    from .line import build
+
+    cfg = config.from_environment()
+    line = build(cfg)
+    written = openreferral.export(line, args.dir, openreferral.catalogue_modified(cfg["CATALOGUE_DIR"]))
+    print(f"{len(line.catalogue.services)} services, {len(written)} files -> {args.dir}")
+    return 0
+
+
+def import_(args) -> int:
+    """Make a catalogue from an Open Referral UK dataset: a file, a folder or an API URL."""
+    from . import catalogue, config, openreferral
+
+    cfg = config.from_environment()
+    base = catalogue.load(cfg["CATALOGUE_DIR"])
+    try:
+        docs = openreferral.read_source(args.source)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.source}: {exc}", file=sys.stderr)
+        return 1
+    imported = openreferral.import_services(docs, base)
+    for reason in imported.refused:
+        print(f"refused: {reason}", file=sys.stderr)
+    if not imported.services:
+        print("no service could be used; nothing written", file=sys.stderr)
+        return 1
+    openreferral.write_catalogue(imported, args.into, cfg["CATALOGUE_DIR"] / "emergency")
+    try:
+        loaded = catalogue.load(args.into)
+    except catalogue.CatalogueError as exc:
+        print(f"written, but the catalogue is not valid yet: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(loaded.services)} services in {len(loaded.categories)} categories -> {args.into} "
+          f"({len(imported.refused)} refused). Try it: IVR_CATALOGUE_DIR={args.into} ivr-line call")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     quiet = bool(words) and words[0] != "serve"
@@ -320,6 +363,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5, help="k for k-fold figures (1: test split only)")
     p.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     p.set_defaults(func=safety)
+    p = sub.add_parser("export", help="write the catalogue as Open Referral UK JSON files")
+    p.add_argument("format", choices=["openreferral"])
+    p.add_argument("dir", type=Path)
+    p.set_defaults(func=export)
+    p = sub.add_parser("import", help="make a catalogue from an Open Referral UK directory")
+    p.add_argument("format", choices=["openreferral"])
+    p.add_argument("source", help="a JSON file, a folder of them, or an API's URL (…/openreferral)")
+    p.add_argument("--into", type=Path, default=Path("catalogue-openreferral"),
+                   help="the catalogue folder to write (default: catalogue-openreferral)")
+    p.set_defaults(func=import_)
     for name, func, helptext in (("call", call, "play a call in the terminal"),
                                  ("text", text, "send one text and print the reply")):
         p = sub.add_parser(name, help=helptext)
