@@ -35,7 +35,7 @@ from .catalogue import Catalogue, Service
 
 HSDS_VERSION = "3.0"
 PROFILE_URL = "https://github.com/OpenReferralUK/uk-profile"
-OPENAPI_URL = "https://raw.githubusercontent.com/openreferral/uk-profile/main/schema/openapi.json"
+OPENAPI_URL = "https://github.com/OpenReferralUK/uk-profile/blob/main/schema/openapi.json"
 # Fixed for ever: every UUID the line publishes is uuid5(NAMESPACE, "<kind>:<catalogue id>").
 NAMESPACE = uuid.UUID("6f0c2a52-5b3e-5d7e-9a43-1c2f7e0b9d11")
 LINE_CONTACTS = ("emergency", "non-emergency", "text-relay")   # the line's own, not a service's
