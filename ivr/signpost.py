@@ -129,12 +129,6 @@ def spoken_parts(texts: Texts, service: Service) -> tuple[str, str]:
     return " ".join(core), " ".join(detail)
 
 
-def spoken(texts: Texts, service: Service) -> str:
-    """The whole readout, detail included."""
-    core, detail = spoken_parts(texts, service)
-    return f"{core} {detail}".strip()
-
-
 def sms(texts: Texts, service: Service) -> str:
     """What a texter reads: "Title: summary. Ages. Contact; contact (hours)"."""
     lines = [f"{title(texts, service)}: {texts.field(service.id, 'summary', service.summary)}"]

@@ -157,7 +157,8 @@ def sms_in():
     before = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
     decision = sms.assess(line, before.lang, body)
     counted = f"sms:{line.language_of(decision.lang or before.lang)}:{decision.source or 'safe'}"
-    if sender.recent > cfg["SMS_PER_MINUTE"] or (sender.opted_out and sms.opt_word(line, body) is None):
+    word = sms.opt_word(line, body)
+    if sender.recent > cfg["SMS_PER_MINUTE"] or (sender.opted_out and word is None):
         # A sender the line would not answer (too many texts this minute, or opted out)
         # still gets the 999 line when the message reads as danger, within its own cap.
         if decision.danger and store.allow_danger(number, cfg["DANGER_PER_MINUTE"], counted):
@@ -166,7 +167,6 @@ def sms_in():
             log.warning("sms rate limit reached for one sender; not replying")
         return xml(twiml.message(""))
     optout = store.sender_key(number, "optout")
-    word = sms.opt_word(line, body)
     if word == "stop":
         # Twilio confirms the opt-out itself; the line records it and says nothing more.
         store.set_value(optout, "1", cfg["OPTOUT_TTL"])

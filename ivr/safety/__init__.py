@@ -75,16 +75,7 @@ class Safety:
         danger, lang, score = self.model.decide(self.words.words(text))
         return Decision(True, lang, "model", score) if danger else Decision(False, None, "", score)
 
-    def which(self, text: str, first: str = "en") -> str | None:
-        """The language danger was found in ("en" when the model found it in an unknown one)."""
-        found = self.assess(text, first)
-        return (found.lang or first) if found.danger else None
-
     def is_emergency(self, text: str, first: str = "en") -> bool:
         return self.assess(text, first).danger
 
-
-# The word lists alone, under their old name, for tools that want only them.
-Detector = WordLists
-
-__all__ = ["Decision", "Safety", "Model", "WordLists", "Detector", "SAFE", "MODEL_FILE"]
+__all__ = ["Decision", "Safety", "Model", "WordLists", "SAFE", "MODEL_FILE"]
