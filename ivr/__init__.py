@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 from twilio.request_validator import RequestValidator
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_mod
@@ -61,10 +61,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def on_error(exc):
-        # Whatever went wrong, Twilio gets valid TwiML with the 999 guidance, never a 5xx.
+        # Whatever went wrong in a webhook, Twilio gets valid TwiML with the 999 guidance,
+        # never a 5xx. Anything else (an unknown path, a GET to a webhook, a staff page)
+        # gets its plain HTTP status.
+        webhook = _blueprint() == "line"
+        if isinstance(exc, HTTPException) and (not webhook or exc.code in (404, 405)):
+            return exc
         if not isinstance(exc, HTTPException):
             log.exception("error answering %s: %s", _path(), type(exc).__name__)
-        return web.emergency_answer()
+        return web.emergency_answer() if webhook else InternalServerError()
 
     return app
 
@@ -72,3 +77,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _path() -> str:
     from flask import request
     return request.path
+
+
+def _blueprint() -> str | None:
+    from flask import request
+    return request.blueprint

@@ -58,6 +58,10 @@ def from_environment() -> dict:
         # Languages: a line number per community, and machine-drafted languages opted in.
         "NUMBER_LANGUAGES": number_languages(),
         "AUTO_LANGUAGES": auto_languages(),
+        # Staff pages (/try, /insight): off unless a password is set (HTTP Basic, user
+        # "staff"). IVR_TRY_PUBLIC=1 opens /try alone to anyone, for a demonstration.
+        "STAFF_PASSWORD": os.environ.get("IVR_STAFF_PASSWORD") or None,
+        "TRY_PUBLIC": _flag("IVR_TRY_PUBLIC"),
         # Largest request body read (Twilio forms are small).
         "MAX_CONTENT_LENGTH": _int("IVR_MAX_REQUEST_BYTES", 64 * 1024),
     }

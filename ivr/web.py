@@ -37,6 +37,18 @@ def field(name: str) -> str:
     return (request.form.get(name) or "")[:MAX_FIELD]
 
 
+# What Twilio puts in `From` when a caller withholds their number. Such a caller is no
+# one in particular: nothing is remembered for them (or every withheld caller would
+# share one remembered language) and nothing is texted to them.
+WITHHELD = {"+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253",
+            "anonymous", "restricted", "blocked", "unavailable", "unknown", "private"}
+
+
+def caller_number() -> str:
+    number = field("From").strip()
+    return "" if number.lower() in WITHHELD else number
+
+
 @bp.before_request
 def check_signature():
     """403 unless the request carries a valid X-Twilio-Signature for this exact URL."""
@@ -88,7 +100,7 @@ def _event() -> Event:
 def voice():
     line, store = _services()
     texter = current_app.extensions["ivr.texter"]
-    caller = field("From")
+    caller = caller_number()
     remembered = store.sender(caller).lang if caller else None
     dialled = current_app.config["NUMBER_LANGUAGES"].get(field("To").replace(" ", ""))
     event = Event("start", preferred_lang=remembered, dialled_lang=dialled,
@@ -101,7 +113,7 @@ def voice():
 def voice_step():
     line, store = _services()
     texter = current_app.extensions["ivr.texter"]
-    sid, caller = field("CallSid"), field("From")
+    sid, caller = field("CallSid"), caller_number()
     # The Gather action URL carries the call's place, signed by Twilio with the rest of
     # the URL: read it from there (one Redis round trip per step: the save). Redis is read
     # only when the URL has none, and the call is never lost when Redis is away.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from ivr.simulator import Phone, Transport
 from ivr.simulator import text as send_text
 
 TOKEN = "test-auth-token-0123456789abcdef"
+STAFF_PASSWORD = "test staff password"
 _numbers = itertools.count(100000)
 
 
@@ -26,7 +28,8 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app(data_dir):
     return create_app({"TWILIO_AUTH_TOKEN": TOKEN, "DATA_DIR": data_dir,
-                       "HASH_SECRET": "test-hash-secret", "TESTING": True})
+                       "HASH_SECRET": "test-hash-secret", "TESTING": True,
+                       "STAFF_PASSWORD": STAFF_PASSWORD})
 
 
 @pytest.fixture(scope="session")
@@ -107,3 +110,73 @@ def stop_embedded_servers(tmp_path_factory):
     from ivr.sessions import stop_embedded
     for pidfile in tmp_path_factory.getbasetemp().rglob("redis.pid"):
         stop_embedded(pidfile.parent)
+
+
+# --- A real browser: Debian's chromium and chromium-driver, driven by Selenium -------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def live_url(app):
+    """The session's app served over HTTP on a loopback port, in a thread, for the browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium, offline: never a download, never a background connection."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("browser tests need Debian's chromium and chromium-driver "
+                    "(.ci/run installs them: apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1100,1000",
+                 "--lang=en-GB"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def as_staff(driver, logged_in: bool = True) -> None:
+    """Send the staff login (HTTP Basic) with every request of the browser, or stop sending it."""
+    import base64
+    headers = {}
+    if logged_in:
+        token = base64.b64encode(f"staff:{STAFF_PASSWORD}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": headers})
+
+
+@pytest.fixture
+def browser(chromium):
+    """The session's browser, logged in as staff, with a clean slate of cookies."""
+    chromium.delete_all_cookies()
+    as_staff(chromium)
+    yield chromium
+    chromium.delete_all_cookies()
+
+
+def screenshot(driver, name: str) -> Path:
+    """Save what the browser shows, for the README (docs/screenshots/<name>.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
