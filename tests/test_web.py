@@ -91,10 +91,15 @@ def test_an_exception_while_texting_still_answers_with_999(client, monkeypatch):
     assert "999" in ET.fromstring(r.data).find("Message").text
 
 
-def test_unknown_paths_and_methods_still_answer_twiml(client):
-    for r in (client.get("/voice"), client.post("/nowhere")):
-        assert r.status_code == 200
-        assert ET.fromstring(r.data).tag == "Response"
+def test_an_unknown_path_is_not_found_and_a_get_to_a_webhook_is_not_allowed(client):
+    for path in ("/nowhere", "/insight/nowhere", "/voice/nowhere"):
+        assert client.post(path).status_code == 404
+        assert client.get(path).status_code == 404
+    for path in ("/voice", "/voice/step", "/sms", "/fallback"):
+        r = client.get(path)
+        assert r.status_code == 405
+        assert "POST" in r.headers["Allow"]
+        assert b"<Response" not in r.data
 
 
 def test_a_huge_request_gets_twiml_not_an_error(client):
