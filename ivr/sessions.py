@@ -28,6 +28,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from . import insight
+
 log = logging.getLogger(__name__)
 
 PREFIX = "ivr"
@@ -218,7 +220,7 @@ class Store:
                       recent=int(result[-1]) if count_message else 0,
                       sent_today=int(sent or 0))
 
-    STATS_TTL = 40 * 24 * 3600    # daily counters: long enough for a month's figures
+    STATS_TTL = insight.STATS_TTL    # daily counters: long enough for a month's figures
 
     @staticmethod
     def stats_key(day: str | None = None) -> str:
@@ -226,16 +228,30 @@ class Store:
         return f"{PREFIX}:stats:{day or time.strftime('%Y-%m-%d', time.gmtime())}"
 
     def _count(self, pipe, counts) -> None:
+        """Counters ("sms:pl:model", or ("call:en:calls", -1)) into today's hash."""
         if counts:
             key = self.stats_key()
             for what in counts:
-                pipe.hincrby(key, what, 1)
+                name, by = (what, 1) if isinstance(what, str) else what
+                pipe.hincrby(key, name, by)
             pipe.expire(key, self.STATS_TTL)
 
-    def write(self, saves: list[tuple[str, object, int]], counts=()) -> bool:
-        """Documents (dicts as JSON, strings as they are) with their TTLs, and counters
-        for decisions ("sms:pl:model"), in one pipelined round trip."""
-        if not saves and not counts:
+    def _phrase(self, pipe, words: str, number: str) -> None:
+        """The scrubbed words of a text that found nothing, and its sender's keyed hash in
+        that phrase's HyperLogLog (a count of different senders, not a list of them)."""
+        day = time.strftime('%Y-%m-%d', time.gmtime())
+        phrases, senders = insight.phrases_key(day), insight.senders_key(day, words)
+        pipe.hincrby(phrases, words, 1)
+        pipe.expire(phrases, insight.PHRASES_TTL)
+        pipe.pfadd(senders, self.hashed(number))
+        pipe.expire(senders, insight.PHRASES_TTL)
+
+    def write(self, saves: list[tuple[str, object, int]], counts=(),
+              phrase: tuple[str, str] | None = None, deletes=()) -> bool:
+        """Documents (dicts as JSON, strings as they are) with their TTLs, counters for
+        what was answered, a text's scrubbed phrase with its sender (`(words, number)`),
+        and keys to delete, in one pipelined round trip."""
+        if not saves and not counts and not phrase and not deletes:
             return True
         try:
             pipe = self.client.pipeline(transaction=False)
@@ -243,6 +259,10 @@ class Store:
                 value = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
                 pipe.set(key, value, ex=max(1, int(ttl)))
             self._count(pipe, counts)
+            if phrase and phrase[0]:
+                self._phrase(pipe, *phrase)
+            if deletes:
+                pipe.delete(*deletes)
             pipe.execute()
             return True
         except redis.RedisError as exc:

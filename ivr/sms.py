@@ -92,8 +92,9 @@ def is_command(line: Line, lang: str, message: str) -> bool:
     return bool(folded) and _command(line, line.language_of(lang), folded) is not None
 
 
-def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tuple[SmsState, str]:
-    """Everything after the emergency line: (new state, reply text)."""
+def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tuple[SmsState, str, str]:
+    """Everything after the emergency line: (new state, reply text, what was found: a
+    service "service:<id>", a listing, a command, or "" for nothing)."""
     lang = state.lang
     folded = fold(text)
     command = _command(line, lang, folded) if folded else None
@@ -103,22 +104,22 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
         if found is not None and found.phrase == folded:
             command = None
     if command == "menu":
-        return replace(state, listing="menu", more=""), _listing(line, lang, "menu")
+        return replace(state, listing="menu", more=""), _listing(line, lang, "menu"), "menu"
     if command == "help":
-        return replace(state, more=""), _p(line, lang, "sms_help")
+        return replace(state, more=""), _p(line, lang, "sms_help"), "help"
     if command == "lang":
         names = [line.languages[c].native for c in line.offered]
-        return replace(state, more=""), "\n".join([_p(line, lang, "sms_languages")] + names)
+        return replace(state, more=""), "\n".join([_p(line, lang, "sms_languages")] + names), "lang"
     if command == "more":
         if state.more:
-            return state, state.more
-        return state, _p(line, lang, "sms_no_more")
+            return state, state.more, "more"
+        return state, _p(line, lang, "sms_no_more"), "more"
     if folded.isdigit():
         return _number(line, state, int(folded))
     named = _language_named(line, lang, folded)
     if named:
         state = replace(state, lang=named, more="")
-        return state, _p(line, named, "sms_language_set") + "\n" + _p(line, named, "sms_help")
+        return state, _p(line, named, "sms_language_set") + "\n" + _p(line, named, "sms_help"), "language"
     found, found_lang = _find(line, lang, text)
     lang = lang if keep_lang else found_lang
     if found is None:
@@ -127,18 +128,18 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
             # An everyday word ("knife", "pies"): its service, or a short numbered choice.
             state = replace(state, lang=state.lang if keep_lang else topic_lang, more="")
             if len(services) == 1:
-                return state, line.sms(state.lang, services[0])
+                return state, line.sms(state.lang, services[0]), f"service:{services[0]}"
             listing = "choice:" + ",".join(services)
-            return replace(state, listing=listing), _listing(line, state.lang, listing)
+            return replace(state, listing=listing), _listing(line, state.lang, listing), "choice"
         # Nothing matched: answer at least in the message's own script's language.
         guessed = line.scripts.get(script_of(text)) if not keep_lang else None
-        return replace(state, lang=guessed or state.lang, more=""), ""
+        return replace(state, lang=guessed or state.lang, more=""), "", ""
     state = replace(state, lang=lang)
     kind, target = found.target.kind, found.target.id
     if kind == "service":
         svc = line.catalogue.services[target]
-        return replace(state, more=""), line.sms(lang, svc.id)
-    return replace(state, listing=target, more=""), _listing(line, lang, target)
+        return replace(state, more=""), line.sms(lang, svc.id), f"service:{svc.id}"
+    return replace(state, listing=target, more=""), _listing(line, lang, target), f"category:{target}"
 
 
 def _language_named(line: Line, lang: str, folded: str) -> str | None:
@@ -201,23 +202,24 @@ def suggestions(line: Line, lang: str, text: str, limit: int = 3) -> list[str]:
     return out[:limit]
 
 
-def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str]:
+def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str, str]:
     lang = state.lang
     listing = state.listing or "menu"
     if listing.startswith("choice:"):
         services = _choices(line, listing)
         if 1 <= n <= len(services):
-            return replace(state, more=""), line.sms(lang, services[n - 1])
+            return replace(state, more=""), line.sms(lang, services[n - 1]), f"service:{services[n - 1]}"
     elif listing == "menu":
         cats = line.catalogue.categories
         if 1 <= n <= len(cats):
             cat = cats[n - 1]
-            return replace(state, listing=cat.id, more=""), _listing(line, lang, cat.id)
+            return replace(state, listing=cat.id, more=""), _listing(line, lang, cat.id), f"category:{cat.id}"
     else:
         services = line.catalogue.category(listing).services
         if 1 <= n <= len(services):
-            return replace(state, more=""), line.sms(lang, services[n - 1].id)
-    return state, _p(line, lang, "sms_bad_number") + "\n" + _listing(line, lang, listing)
+            sid = services[n - 1].id
+            return replace(state, more=""), line.sms(lang, sid), f"service:{sid}"
+    return state, _p(line, lang, "sms_bad_number") + "\n" + _listing(line, lang, listing), "number"
 
 
 def opt_word(line: Line, message: str) -> str | None:
@@ -225,8 +227,25 @@ def opt_word(line: Line, message: str) -> str | None:
     return line.opt_words.get(fold((message or "")[:60]))
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A reply, and what it found for the line's counters: "service:<id>",
+    "category:<id>", a command ("menu", "help"...), "emergency" when danger alone was
+    answered, "started", or "" when the message found nothing."""
+    state: SmsState
+    text: str
+    found: str
+
+
 def reply(state: SmsState, message: str, line: Line, started: bool = False,
           decision: Decision | None = None, first_contact: bool = False) -> tuple[SmsState, str]:
+    """Answer one incoming message: (new state, reply text). See `answer`."""
+    out = answer(state, message, line, started, decision, first_contact)
+    return out.state, out.text
+
+
+def answer(state: SmsState, message: str, line: Line, started: bool = False,
+           decision: Decision | None = None, first_contact: bool = False) -> Answer:
     """Answer one incoming message (`started`: it opted back in to texts). `decision` is
     the safety reading of the message when the caller has made it already;
     `first_contact`: nothing is kept about the sender (no conversation, no language)."""
@@ -239,10 +258,12 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False,
     if decision.lang in line.offered and decision.lang != state.lang:
         state = replace(state, lang=decision.lang)   # answer danger in the words it came in
     if started:
-        state, body = replace(state, more=""), _p(line, state.lang, "sms_started")
+        state, body, found = replace(state, more=""), _p(line, state.lang, "sms_started"), "started"
     else:
         # A message about danger is answered in the language the danger was written in.
-        state, body = _body(line, state, text, keep_lang=emergency)
+        state, body, found = _body(line, state, text, keep_lang=emergency)
+    if emergency and not found:
+        found = "emergency"
     if not body and not emergency:
         body = _p(line, state.lang, "sms_unknown")
         if first_contact and script_of(text) in (None, "LATIN") and state.lang == "en":
@@ -259,7 +280,7 @@ def reply(state: SmsState, message: str, line: Line, started: bool = False,
         parts.append(body)
     if emergency and not body:
         parts.append(_p(line, state.lang, "sms_menu_hint"))
-    return _fit(line, state, "\n".join(parts))
+    return Answer(*_fit(line, state, "\n".join(parts)), found)
 
 
 def danger_only(line: Line, lang: str) -> str:

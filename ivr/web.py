@@ -3,6 +3,7 @@
     POST /voice        an incoming call (the number's "A call comes in" webhook)
     POST /voice/step   every answer during the call (Gather actions and redirects)
     POST /sms          an incoming text (the number's "A message comes in" webhook)
+    POST /voice/status Twilio's call status callback: where callers gave up, for /insight
     POST /fallback     Twilio's fallback URL: 999 guidance, needing neither Redis nor the catalogue
     GET  /healthz      liveness, and whether Redis answers
 """
@@ -17,7 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from dataclasses import replace
 
-from . import flow, sms, twiml
+from . import flow, insight, sms, twiml
 from .actions import Noted, SendSms
 from .flow import CallState, Event
 from .texting import is_uk_mobile
@@ -106,7 +107,7 @@ def voice():
     event = Event("start", preferred_lang=remembered, dialled_lang=dialled,
                   can_text=texter.enabled and is_uk_mobile(caller))
     state, actions = flow.start(line, event)
-    return _finish_call(line, store, state, actions, base="voice/")
+    return _finish_call(line, store, state, actions, base="voice/", counted=[f"call:{state.lang}:calls"])
 
 
 @bp.post("/voice/step")
@@ -121,7 +122,7 @@ def voice_step():
     if state is None:
         stored = store.load(store.call_key(sid)) if sid else None
         state = CallState.from_json(stored) if stored else CallState(node="main")
-    before, chose = state.lang, state.node == "lang"
+    before, chose = state, state.node == "lang"
 
     def texting(sent_in_call: int) -> str:
         return texter.status(caller, store.sender(caller), sent_in_call)
@@ -129,11 +130,51 @@ def voice_step():
     event = replace(_event(), texting=texting)
     state, actions = flow.step(state, event, line)
     counted = [f"call:{state.lang}:{a.what}" for a in actions if isinstance(a, Noted)]
+    counted += _call_counts(before, state)
     actions = [_perform(a, line, store, texter, caller) for a in actions if not isinstance(a, Noted)]
-    if caller and (state.lang != before or chose) and state.node not in ("lang", "end"):
+    if caller and (state.lang != before.lang or chose) and state.node not in ("lang", "end"):
         # A language chosen (English too) is remembered: the next call goes straight to it.
         store.set_value(store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"])
     return _finish_call(line, store, state, actions, base="", counted=counted)
+
+
+def _call_counts(before: CallState, after: CallState) -> list:
+    """For /insight: a call is counted under the language it ends up in, and a service
+    when the caller reaches it (not again when they ask to hear it again)."""
+    counts: list = []
+    if after.lang != before.lang:
+        counts += [(f"call:{before.lang}:calls", -1), f"call:{after.lang}:calls"]
+    if after.node == "service" and (before.node, before.service) != ("service", after.service):
+        counts.append(f"call:{after.lang}:service:{after.service}")
+    return counts
+
+
+def where(state: CallState) -> str:
+    """The menu a call waits at, as /insight names it: "lang", "main", "category:<id>"..."""
+    if state.node == "category":
+        return f"category:{state.category}"
+    if state.node == "service":
+        return f"service:{state.service}"
+    return state.node
+
+
+@bp.post("/voice/status")
+def voice_status():
+    """Twilio's call status callback (the number's "Call status changes" URL): a call that
+    ends anywhere but the line's own goodbye is counted where the caller gave up; the
+    call's stored place is deleted with it."""
+    _, store = _services()
+    sid = field("CallSid")
+    if not sid or field("CallStatus") != "completed":
+        return xml(twiml.message(""))
+    key = store.call_key(sid)
+    stored = store.load(key)
+    if stored is None:
+        return xml(twiml.message(""))
+    state = CallState.from_json(stored)
+    counts = [] if state.node in ("end", "start") else [f"call:{state.lang}:hangup:{where(state)}"]
+    store.write([], counts, deletes=[key])
+    return xml(twiml.message(""))
 
 
 def _perform(action, line, store, texter, caller):
@@ -186,8 +227,17 @@ def sms_in():
         return xml(twiml.message(""))
     if word == "start":
         store.delete(optout)
-    state, text = sms.reply(before, body, line, started=word == "start", decision=decision,
-                            first_contact=sender.sms is None and sender.lang is None)
+    answer = sms.answer(before, body, line, started=word == "start", decision=decision,
+                        first_contact=sender.sms is None and sender.lang is None)
+    state, text = answer.state, answer.text
+    counts, phrase = [counted], None
+    if answer.found.startswith("service:"):
+        counts.append(f"sms:{state.lang}:{answer.found}")
+    elif not answer.found:
+        # For /insight: what people text that the line could not answer, scrubbed of
+        # anything that could say who they are, counted by different senders.
+        counts.append(f"sms:{state.lang}:nothing")
+        phrase = (insight.phrase(body, line.vocabulary), number)
     writes = []
     if state != before:
         # Only a conversation that has somewhere to go is kept (a list shown, more to
@@ -195,7 +245,7 @@ def sms_in():
         writes.append((store.sender_key(number), state.to_json(), cfg["SMS_TTL"]))
     if state.lang != before.lang:
         writes.append((store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"]))
-    store.write(writes, [counted])     # one round trip: the conversation and the count
+    store.write(writes, counts, phrase)     # one round trip: the conversation and the counts
     return xml(twiml.message(text))
 
 

@@ -98,5 +98,12 @@ def test_every_decision_is_counted_and_no_text_is_kept(transport, store, line):
     assert grew.get("sms:en:words", 0) >= 1
     assert grew.get("sms:en:words", 0) + grew.get("sms:en:model", 0) >= 2
     assert grew.get("call:en:words", 0) + grew.get("call:en:model", 0) >= 1
-    assert all(k.count(":") == 2 for k in after), "counter names carry channel, language and reader only"
+    ids = set(line.catalogue.services) | {c.id for c in line.catalogue.categories}
+    for k in after:
+        channel, lang, what, *rest = k.split(":")
+        assert channel in ("call", "sms") and lang in line.offered, k
+        assert what in ("calls", "words", "model", "safe", "nothing", "service", "hangup"), k
+        # Nothing but catalogue ids and menu names after that: never any text.
+        assert all(part in ids or part in ("service", "category", "main", "lang", "choice")
+                   for part in rest), k
     assert store.client.ttl(store.stats_key()) > 0

@@ -84,7 +84,7 @@ def test_an_exception_inside_a_handler_still_answers_twiml_with_999(app, client,
 def test_an_exception_while_texting_still_answers_with_999(client, monkeypatch):
     from ivr import sms
 
-    monkeypatch.setattr(sms, "reply", lambda *a: 1 / 0)
+    monkeypatch.setattr(sms, "answer", lambda *a, **k: 1 / 0)
     form = {**FORM, "Body": "fraud"}
     r = client.post("/sms", data=form, headers=signed("http://localhost/sms", form))
     assert r.status_code == 200
