@@ -43,13 +43,14 @@ _POSTCODE = re.compile(r"\b[A-Z]{1,2}[0-9][A-Z0-9]?(?:\s*[0-9][A-Z]{2})?\b", re.
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\S*\d\S*")
 
 
-def phrase(text: str, known: frozenset[str] = frozenset()) -> str:
+def phrase(text: str) -> str:
     """The folded words of a message, with anything that could say who sent it removed.
 
     Dropped: anything with a digit (numbers, times, house numbers, dates), e-mail and web
-    addresses and @handles, postcodes, and capitalised words (names, streets, places)
-    unless the message is written in capitals throughout, or it is the message's first
-    word and a word the line knows (`known`, folded). At most six words are kept.
+    addresses and @handles, postcodes, and capitalised words (names, streets, places),
+    except the first word (phones capitalise it themselves) and in a message written in
+    capitals throughout. At most six words are kept. What is left is shown only when
+    several different senders sent it (`MIN_SENDERS`).
     """
     text = _ADDRESS.sub(" ", (text or "")[:300])
     text = _POSTCODE.sub(" ", text)
@@ -59,9 +60,8 @@ def phrase(text: str, known: frozenset[str] = frozenset()) -> str:
         word = match.group()
         if any(ch.isdigit() for ch in word) or len(word) > 24:
             continue
-        if not shouting and word[:1].isupper():
-            if i > 0 or fold(word) not in known:
-                continue
+        if i > 0 and not shouting and word[:1].isupper():
+            continue
         folded = fold(word)
         if folded:
             kept.append(folded)

@@ -43,7 +43,6 @@ class Line:
     hints: dict = field(default_factory=dict)                   # speech hints per menu, made once
     names: dict = field(default_factory=dict)                   # lang -> folded service titles and keywords
     name_owner: dict = field(default_factory=dict)              # lang -> the service of each name
-    vocabulary: frozenset = frozenset()                         # every folded word of names and keywords
 
     def language_of(self, code: str | None) -> str:
         return code if code in self.offered else "en"
@@ -168,12 +167,8 @@ def build(config) -> Line:
         rows = [(fold(w), svc.id) for svc in cat.services.values()
                 for w in (signpost.title(texts[code], svc), *texts[code].words(svc.id, "keywords", svc.keywords))]
         names[code], name_owner[code] = [r[0] for r in rows], [r[1] for r in rows]
-    # Words the line knows (a capitalised one is a name unless it is one of these).
-    vocabulary = frozenset(w for rows in names.values() for n in rows for w in n.split()) \
-        | frozenset(w for phrase in whole for w in phrase.split())
     line = Line(cat, languages, offered, auto & set(offered), texts, matchers, safety, numbers,
-                opt_words, signposts, whole, scripts, names=names, name_owner=name_owner,
-                vocabulary=vocabulary)
+                opt_words, signposts, whole, scripts, names=names, name_owner=name_owner)
     # Babel's locale data (several megabytes a language) and the parsed YAML were needed
     # only while building.
     catalogue_mod.clear_cache()

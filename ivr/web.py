@@ -230,14 +230,15 @@ def sms_in():
     answer = sms.answer(before, body, line, started=word == "start", decision=decision,
                         first_contact=sender.sms is None and sender.lang is None)
     state, text = answer.state, answer.text
-    counts, phrase = [counted], None
+    # Counted in the language of the reply: the language the text was written in.
+    counts, phrase = [f"sms:{state.lang}:{decision.source or 'safe'}"], None
     if answer.found.startswith("service:"):
         counts.append(f"sms:{state.lang}:{answer.found}")
     elif not answer.found:
         # For /insight: what people text that the line could not answer, scrubbed of
         # anything that could say who they are, counted by different senders.
         counts.append(f"sms:{state.lang}:nothing")
-        phrase = (insight.phrase(body, line.vocabulary), number)
+        phrase = (insight.phrase(body), number)
     writes = []
     if state != before:
         # Only a conversation that has somewhere to go is kept (a list shown, more to
