@@ -13,11 +13,13 @@ COLOURS = ["#1d4f91", "#b34700"]
 
 
 def _scale(top: int) -> int:
-    """A round number at or above `top`, for the axis."""
-    if top <= 5:
-        return 5
-    step = 10 ** (len(str(top)) - 1)
-    return ((top + step - 1) // step) * step
+    """The axis's top: four equal steps of 1, 2 or 5 times a power of ten, at or above `top`."""
+    step, power = 1, 1
+    while step * power * 4 < top:
+        step = {1: 2, 2: 5, 5: 10}[step]
+        if step == 10:
+            step, power = 1, power * 10
+    return step * power * 4
 
 
 def columns(rows: list[dict], label: str, series: list[str], title: str, key: str = "daily") -> Markup:
