@@ -6,7 +6,7 @@ from selenium.webdriver.common.by import By
 from ivr.simulator import Phone
 from ivr.simulator import text as send_text
 
-from .conftest import as_staff, fresh_number, past_language_step, screenshot
+from .conftest import as_staff, axe_violations, fresh_number, past_language_step, screenshot
 
 
 def figure(driver, name: str) -> int:
@@ -55,3 +55,26 @@ def test_the_period_form_works_from_the_keyboard_and_the_csv_links_point_at_it(b
     assert "period=day" in browser.current_url
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.csv")]
     assert len(links) == 5 and all("period=day" in href for href in links)
+
+
+def test_the_page_has_no_serious_accessibility_violations(browser, live_url, transport):
+    for _ in range(3):
+        send_text(transport, "kwiatki doniczka balkon", sender=fresh_number())
+    browser.get(live_url + "/insight?period=week")
+    assert axe_violations(browser) == []
+
+
+def test_at_200_percent_zoom_the_page_does_not_scroll_sideways(browser, live_url):
+    browser.get(live_url + "/insight?period=week")
+    size = browser.get_window_size()
+    try:
+        # 200% zoom of a 1,100-pixel window is a 550-pixel-wide page (as WCAG's reflow counts it).
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 550, "height": 900, "deviceScaleFactor": 2, "mobile": False})
+        browser.refresh()
+        wide, room = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert wide <= room
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        browser.set_window_size(size["width"], size["height"])
