@@ -8,6 +8,7 @@ against the URL that was requested, as Twilio resolves them.
 from __future__ import annotations
 
 import itertools
+import secrets
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -20,10 +21,33 @@ _sids = itertools.count(1)
 
 @dataclass
 class Heard:
-    """One thing said on the call."""
+    """One thing said on the call, with what a browser needs to say it aloud: the
+    `<Say language>`, whether it is slowed (`<prosody rate="slow">`), and its parts split
+    at `<break>` (the pauses between menu options)."""
     text: str
     voice: str
     language: str
+    slow: bool = False
+    parts: list[str] = field(default_factory=list)
+
+
+def _parts(say) -> list[str]:
+    """The Say's text in pieces, cut wherever it has a <break>."""
+    parts, current = [], []
+
+    def walk(element):
+        current.append(element.text or "")
+        for child in element:
+            if child.tag == "break":
+                parts.append("".join(current))
+                current.clear()
+            else:
+                walk(child)
+            current.append(child.tail or "")
+
+    walk(say)
+    parts.append("".join(current))
+    return [" ".join(p.split()) for p in parts if p.strip()]
 
 
 @dataclass
@@ -37,6 +61,20 @@ class Turn:
     hangup: bool = False
     xml: str = ""
 
+    @property
+    def timeout(self) -> int:
+        """Seconds the Gather waits for a first key or word before it counts as silence
+        (Twilio's default is 5)."""
+        try:
+            return int((self.gather or {}).get("timeout", 5))
+        except ValueError:
+            return 5
+
+    @property
+    def speech_language(self) -> str:
+        """The language the Gather listens for (Twilio's default is en-US)."""
+        return (self.gather or {}).get("language", "en-US")
+
 
 def parse(xml_text: str, url: str) -> Turn:
     """Read one TwiML answer. Raises ET.ParseError when it is not XML."""
@@ -48,7 +86,9 @@ def parse(xml_text: str, url: str) -> Turn:
     def says(element):
         for say in element.iter("Say"):
             text = " ".join("".join(say.itertext()).split())
-            turn.said.append(Heard(text, say.get("voice", ""), say.get("language", "")))
+            slow = any(p.get("rate") in ("slow", "x-slow") for p in say.iter("prosody"))
+            turn.said.append(Heard(text, say.get("voice", ""), say.get("language", ""),
+                                   slow=slow, parts=_parts(say)))
 
     children = list(root)
     for i, child in enumerate(children):
@@ -74,11 +114,14 @@ def parse(xml_text: str, url: str) -> Turn:
 class Transport:
     """Posts signed forms: to an in-process Flask app, or over HTTP to a running line."""
 
-    def __init__(self, token: str, app=None, base_url: str = "http://localhost"):
+    def __init__(self, token: str, app=None, base_url: str = "http://localhost",
+                 environ: dict | None = None):
         self.validator = RequestValidator(token)
         self.app = app
         self.client = app.test_client() if app is not None else None
         self.base_url = base_url.rstrip("/")
+        # In-process only: WSGI environ keys for the app (no HTTP request can set them).
+        self.environ = environ or {}
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -86,7 +129,7 @@ class Transport:
     def post(self, url: str, form: dict, sign: bool = True) -> tuple[int, str]:
         headers = {"X-Twilio-Signature": self.validator.compute_signature(url, form)} if sign else {}
         if self.client is not None:
-            r = self.client.post(url, data=form, headers=headers)
+            r = self.client.post(url, data=form, headers=headers, environ_overrides=self.environ)
             return r.status_code, r.get_data(as_text=True)
         data = urllib.parse.urlencode(form).encode()
         req = urllib.request.Request(url, data=data, headers=headers, method="POST")
@@ -101,12 +144,39 @@ class Phone:
     """One call, answered step by step."""
 
     def __init__(self, transport: Transport, caller: str = "+447700900123",
-                 line_number: str = "+441604000000"):
+                 line_number: str = "+441604000000", sid: str | None = None):
         self.transport = transport
-        self.sid = f"CA{next(_sids):032d}"
+        self.sid = sid or f"CA{next(_sids):032d}"
         self.caller = caller
         self.line_number = line_number
         self.turns: list[Turn] = []
+
+    @staticmethod
+    def new_sid() -> str:
+        """A random CallSid, unique across processes (the counter is unique within one)."""
+        return "CA" + secrets.token_hex(16)
+
+    def to_data(self) -> dict:
+        """What the call needs to go on later, as plain data: who, and what it waits for.
+        (It holds the caller's number: whoever stores it decides how.)"""
+        last = self.turns[-1] if self.turns else None
+        waiting = {} if last is None else {
+            "url": last.url, "gather": last.gather, "next_url": last.next_url,
+            "silence_url": last.silence_url, "hangup": last.hangup}
+        return {"sid": self.sid, "caller": self.caller, "line_number": self.line_number,
+                "waiting": waiting}
+
+    @classmethod
+    def from_data(cls, transport: Transport, data: dict) -> "Phone":
+        """The call `to_data` described, ready for its next key, words or silence."""
+        phone = cls(transport, caller=data["caller"], line_number=data["line_number"], sid=data["sid"])
+        waiting = data.get("waiting") or {}
+        if waiting:
+            phone.turns.append(Turn(url=waiting["url"], gather=waiting.get("gather"),
+                                    next_url=waiting.get("next_url"),
+                                    silence_url=waiting.get("silence_url"),
+                                    hangup=bool(waiting.get("hangup"))))
+        return phone
 
     def _form(self, **extra) -> dict:
         form = {"CallSid": self.sid, "From": self.caller, "To": self.line_number,
@@ -156,6 +226,13 @@ class Phone:
     @property
     def ended(self) -> bool:
         return bool(self.turns) and self.turns[-1].hangup
+
+    def hang_up(self) -> None:
+        """The caller puts the phone down: Twilio then posts the call status callback."""
+        form = self._form(CallStatus="completed")
+        self.transport.post(self.transport.url("/voice/status"), form)
+        if self.turns:
+            self.turns[-1].hangup = True
 
 
 def text(transport: Transport, body: str, sender: str = "+447700900123",
