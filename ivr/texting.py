@@ -44,11 +44,15 @@ class Texter:
     def enabled(self) -> bool:
         return bool(self.account_sid and self.token and (self.from_number or self.messaging_service))
 
+    def reaches(self, number: str) -> bool:
+        """Whether this number can be sent a text at all (before any limit)."""
+        return self.enabled and is_uk_mobile(number)
+
     def status(self, number: str, sender: Sender, sent_in_call: int) -> str:
         """Whether this caller can be sent a text now: ok, off, not_mobile, opted_out or limit."""
         if not self.enabled:
             return "off"
-        if not is_uk_mobile(number):
+        if not self.reaches(number):
             return "not_mobile"
         if sender.opted_out:
             return "opted_out"

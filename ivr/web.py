@@ -21,7 +21,6 @@ from dataclasses import replace
 from . import flow, insight, sms, twiml
 from .actions import Noted, SendSms
 from .flow import CallState, Event
-from .texting import is_uk_mobile
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +81,12 @@ def _services():
     return ext["ivr.line"], ext["ivr.store"]
 
 
+def _texter():
+    """The line's texter; for a call from the /try page, the page's outbox, which it puts
+    in the WSGI environ of its in-process request (no HTTP request can set that key)."""
+    return request.environ.get("ivr.texter") or current_app.extensions["ivr.texter"]
+
+
 def _step_url(state: CallState) -> str:
     """The Gather action: relative, carrying the call's place in case Redis is unavailable."""
     return "step?" + urlencode({"s": state.to_token()})
@@ -100,12 +105,12 @@ def _event() -> Event:
 @bp.post("/voice")
 def voice():
     line, store = _services()
-    texter = current_app.extensions["ivr.texter"]
+    texter = _texter()
     caller = caller_number()
     remembered = store.sender(caller).lang if caller else None
     dialled = current_app.config["NUMBER_LANGUAGES"].get(field("To").replace(" ", ""))
     event = Event("start", preferred_lang=remembered, dialled_lang=dialled,
-                  can_text=texter.enabled and is_uk_mobile(caller))
+                  can_text=texter.reaches(caller))
     state, actions = flow.start(line, event)
     return _finish_call(line, store, state, actions, base="voice/", counted=[f"call:{state.lang}:calls"])
 
@@ -113,7 +118,7 @@ def voice():
 @bp.post("/voice/step")
 def voice_step():
     line, store = _services()
-    texter = current_app.extensions["ivr.texter"]
+    texter = _texter()
     sid, caller = field("CallSid"), caller_number()
     # The Gather action URL carries the call's place, signed by Twilio with the rest of
     # the URL: read it from there (one Redis round trip per step: the save). Redis is read
