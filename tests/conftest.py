@@ -180,3 +180,21 @@ def screenshot(driver, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+def axe_violations(driver, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core (vendored, see tests/vendor/README.md) on the page the browser shows;
+    its violations of these impacts, each as {id, impact, help, nodes}."""
+    driver.set_script_timeout(60)
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ["violations"]})
+          .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                nodes: v.nodes.map(n => n.target.join(" "))}))))
+          .catch(e => done([{id: "axe-failed", impact: "critical", help: String(e), nodes: []}]));
+    """)
+    return [v for v in found if v["impact"] in impacts]
