@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the webhook app: settings, the line's content, Redis, the blueprints."""
     from . import line as line_mod
-    from . import insight_web, openreferral_web, sessions, texting, twiml, web
+    from . import insight_web, openreferral_web, sessions, texting, try_web, twiml, web
     from .actions import Hangup, Say
 
     app = Flask(__name__)
@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(web.bp)
     app.register_blueprint(openreferral_web.bp)   # public data: no signature check
     app.register_blueprint(insight_web.bp)        # staff only (IVR_STAFF_PASSWORD)
+    app.register_blueprint(try_web.bp)            # staff, or anyone with IVR_TRY_PUBLIC=1
 
     @app.errorhandler(Exception)
     def on_error(exc):
