@@ -1,4 +1,4 @@
-"""Benchmark of the ivr-line webhooks under real call and SMS traffic (issue 6).
+"""Benchmark of the ivr-line webhooks under real call and SMS traffic (issues 6 and 12).
 
     python -m bench            # full run, about 4 minutes on 2 cores
     python -m bench --quick    # a few seconds per phase, to check it works
@@ -26,17 +26,21 @@ What runs, in order:
 3. Load, at 16 concurrent connections, each playing whole conversations in order,
    against servers started as production does (`gunicorn --config ivr/gunicorn_conf.py`,
    loopback bind, `WEB_CONCURRENCY` workers):
-   - the baseline (`bench/baseline.py`: bare Flask, fixed TwiML) and the app, 2 workers,
-     on the full mix and on the SMS keyword path alone;
+   - two baselines (`bench/baseline.py`): bare Flask answering fixed TwiML, and the
+     minimal correct webhook (bare Flask plus the form parsed and the signature checked),
+     then the app, 2 workers each, on the same requests: the full mix, the SMS keyword
+     path alone, call starts alone and call steps alone;
    - the app again with 100,000 sessions in Redis;
-   - baseline and app with 1 worker;
+   - both baselines and the app with 1 worker;
    - the app with a catalogue grown to 10x (generated categories and services), after
      timing the matcher (`line.matchers["en"].match`) directly on both catalogues.
    Every phase reports requests/s, p50/p95/p99 latency per webhook kind, errors (no
    answer, non-200, or no `<Response>`), mismatches (app answers that differ from the
    recorded ones: lost state or a wrong URL), the load generator's own CPU share, the
-   workers' peak RSS (VmHWM) and Redis commands per request.
-4. Report: plain-text tables, every target of the issue met or MISSED, and the same as
+   workers' peak RSS (VmHWM) and largest PSS (smaps_rollup: shared pages divided among
+   the processes sharing them) and Redis commands per request.
+4. Report: plain-text tables, every ratio against both baselines, every target of the
+   issue met or MISSED, and the same as
    JSON in `bench/results/latest.json` (git-ignored). Exit status 1 if a target is missed.
 
 The load generator is not the bottleneck when it drives the baseline faster than the

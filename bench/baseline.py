@@ -1,14 +1,25 @@
-"""The baseline: the framework's ceiling on this machine.
+"""The baselines: what the framework alone does on this machine, measured in the same run.
 
-A bare Flask app under the same gunicorn settings as the line, answering the same
-webhook paths with fixed TwiML: no signature check, no form parsing, no state, no
-translation, no catalogue. Whatever the line spends beyond this is the line's own cost.
+Two Flask apps under the same gunicorn settings as the line, answering the same webhook
+paths with fixed TwiML:
+
+- `create_app()`, bare: no signature check, no form parsing, no state, no translation, no
+  catalogue. The framework's ceiling.
+- `create_minimal_app()`, the least a *correct* webhook does: it parses the form and checks
+  `X-Twilio-Signature` (one HMAC-SHA1 over the URL as received and the sorted form, with the
+  twilio library's `RequestValidator`, compared in constant time), answering 403 when it is
+  wrong, and nothing else. Whatever the line spends beyond this is the line's own cost.
 
     gunicorn --config ivr/gunicorn_conf.py "bench.baseline:create_app()"
+    gunicorn --config ivr/gunicorn_conf.py "bench.baseline:create_minimal_app()"
 """
 from __future__ import annotations
 
-from flask import Flask, Response
+import hmac
+import os
+
+from flask import Flask, Response, request
+from twilio.request_validator import RequestValidator
 
 MENU = ('<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Gather action="/voice/step" input="dtmf speech" language="en-GB" method="POST" '
@@ -33,6 +44,37 @@ def create_app() -> Flask:
     @app.post("/sms")
     def sms():
         return Response(MESSAGE, mimetype="text/xml")
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def create_minimal_app() -> Flask:
+    """Bare Flask plus the form parsed and the signature checked: the least a correct
+    Twilio webhook does (the token is `TWILIO_AUTH_TOKEN`, as for the line)."""
+    validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+    app = Flask(__name__)
+
+    def signed() -> bool:
+        expected = validator.compute_signature(request.url, request.form)
+        return hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", ""))
+
+    def answer(body: str) -> Response:
+        if not signed():
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+        return Response(body, mimetype="text/xml")
+
+    @app.post("/voice")
+    @app.post("/voice/step")
+    def voice():
+        return answer(MENU)
+
+    @app.post("/sms")
+    def sms():
+        return answer(MESSAGE)
 
     @app.get("/healthz")
     def healthz():

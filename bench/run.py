@@ -20,7 +20,9 @@ from . import safety as safety_bench
 from .servers import ROOT, Gunicorn, Redis, cpu_seconds, free_port, http_get
 
 APP = "ivr:create_app()"
-BASELINE = "bench.baseline:create_app()"
+BASELINE = "bench.baseline:create_app()"              # bare Flask, fixed TwiML
+MINIMAL = "bench.baseline:create_minimal_app()"       # + form parsed, signature checked
+BASELINES = (("baseline", BASELINE), ("minimal", MINIMAL))
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -137,6 +139,8 @@ class Bench:
         out = result.summary()
         out["workers"] = server.workers
         out["worker_peak_rss_mb"] = round(max(server.peak_kb.values(), default=0) / 1024, 1)
+        out["worker_peak_pss_mb"] = round(max(server.pss_kb.values(), default=0) / 1024, 1)
+        out["master_pss_mb"] = round(server.master_pss_kb / 1024, 1)
         out["worker_pids_seen"] = len(server.peak_kb)
         # Worker CPU per request: the cost of a webhook, whatever else shares the machine.
         out["worker_cpu_ms_per_request"] = round(server.worker_cpu() * 1e3 / max(1, out["requests"]), 3)
@@ -215,35 +219,42 @@ def run(s: Settings) -> dict:
 
 
 def two_workers(b: Bench, shapes: traffic.Shapes, warm: list) -> None:
-    """Baseline and app on the same pre-signed requests, then the app with 100k sessions."""
+    """Both baselines and the app on the same pre-signed requests (the full mix, SMS
+    keywords, call starts and call steps), then the app with 100k sessions."""
     s = b.s
     mix = b.pool(traffic.mix(shapes), s.long, seed=1)
     keywords = b.pool(traffic.keywords(shapes), s.short, seed=2)
-    with b.serving("baseline-2w", BASELINE, 2) as srv:
-        b.phase("baseline.mix.2w", srv, mix, warm, False, s.long)
-        b.phase("baseline.keyword.2w", srv, keywords, warm, False)
-    with b.serving("app-2w", APP, 2) as srv:
-        b.phase("app.mix.2w", srv, mix, warm, True, s.long)
-        b.phase("app.keyword.2w", srv, keywords, warm, True)
-        del mix, keywords
-        fresh = b.pool(traffic.mix(shapes), s.short, seed=3)
-        t0 = time.perf_counter()
-        keys = grow.prefill_sessions(b.redis.client, s.sessions, 3600, 24 * 3600)
-        b.results["sessions"] = {"prefilled": len(keys), "prefill_s": round(time.perf_counter() - t0, 2),
-                                 "dbsize": b.redis.client.dbsize()}
-        try:
-            b.phase("app.mix.2w.100k-sessions", srv, fresh, warm, True)
-        finally:
-            grow.delete_keys(b.redis.client, keys)
+    # Seeds 0 and 7 give callers no other pool uses (the probe's seed 7 is texters only),
+    # so no caller's remembered language changes a recorded answer.
+    starts = b.pool(traffic.call_starts(shapes), s.short, seed=0)
+    steps = b.pool(traffic.call_steps(shapes), s.short, seed=7)
+    for label, app in BASELINES + (("app", APP),):
+        check = label == "app"
+        with b.serving(f"{label}-2w", app, 2) as srv:
+            b.phase(f"{label}.mix.2w", srv, mix, warm, check, s.long)
+            b.phase(f"{label}.keyword.2w", srv, keywords, warm, check)
+            b.phase(f"{label}.start.2w", srv, starts, warm, check)
+            b.phase(f"{label}.step.2w", srv, steps, warm, check)
+            if check:
+                del mix, keywords, starts, steps
+                fresh = b.pool(traffic.mix(shapes), s.short, seed=3)
+                t0 = time.perf_counter()
+                keys = grow.prefill_sessions(b.redis.client, s.sessions, 3600, 24 * 3600)
+                b.results["sessions"] = {"prefilled": len(keys),
+                                         "prefill_s": round(time.perf_counter() - t0, 2),
+                                         "dbsize": b.redis.client.dbsize()}
+                try:
+                    b.phase("app.mix.2w.100k-sessions", srv, fresh, warm, True)
+                finally:
+                    grow.delete_keys(b.redis.client, keys)
 
 
 def one_worker(b: Bench, shapes: traffic.Shapes, warm: list) -> None:
-    """Scaling: the same mix with one worker, baseline and app."""
+    """Scaling: the same mix with one worker, both baselines and the app."""
     mix = b.pool(traffic.mix(shapes), b.s.short, seed=4)
-    with b.serving("baseline-1w", BASELINE, 1) as srv:
-        b.phase("baseline.mix.1w", srv, mix, warm, False)
-    with b.serving("app-1w", APP, 1) as srv:
-        b.phase("app.mix.1w", srv, mix, warm, True)
+    for label, app in BASELINES + (("app", APP),):
+        with b.serving(f"{label}-1w", app, 1) as srv:
+            b.phase(f"{label}.mix.1w", srv, mix, warm, label == "app")
 
 
 def grown_catalogue(b: Bench, app, warm: list) -> None:

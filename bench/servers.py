@@ -82,6 +82,19 @@ def status_kb(pid: int, field: str) -> int | None:
     return None
 
 
+def pss_kb(pid: int) -> int | None:
+    """Proportional set size: private pages plus a share of each page shared with other
+    processes (a preloaded app's pages, shared by the master and every worker), so the
+    PSS of all a server's processes adds up to the memory it really uses."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 class Gunicorn:
     """One gunicorn master (app or baseline) and what its workers cost in memory."""
 
@@ -91,6 +104,8 @@ class Gunicorn:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.peak_kb: dict[int, int] = {}    # worker pid -> VmHWM seen
+        self.pss_kb: dict[int, int] = {}     # worker pid -> largest PSS seen
+        self.master_pss_kb = 0
         self.cpu: dict[int, list[float]] = {}  # worker pid -> [CPU s when first seen, last seen]
 
     def start(self, timeout: float = 60.0) -> float:
@@ -129,14 +144,18 @@ class Gunicorn:
     def sample(self) -> None:
         """Record every live worker's peak RSS and CPU time (called during a phase)."""
         for pid in children(self.proc.pid):
-            kb, cpu = status_kb(pid, "VmHWM"), cpu_seconds(pid)
+            kb, cpu, pss = status_kb(pid, "VmHWM"), cpu_seconds(pid), pss_kb(pid)
             if kb:
                 self.peak_kb[pid] = max(kb, self.peak_kb.get(pid, 0))
+            if pss:
+                self.pss_kb[pid] = max(pss, self.pss_kb.get(pid, 0))
             if cpu is not None:
                 self.cpu.setdefault(pid, [cpu, cpu])[1] = cpu
 
     def reset_samples(self) -> None:
         self.peak_kb.clear()
+        self.pss_kb.clear()
+        self.master_pss_kb = pss_kb(self.proc.pid) or 0
         self.cpu.clear()
         self.sample()
 

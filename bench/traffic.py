@@ -314,3 +314,16 @@ def mix(shapes: Shapes) -> tuple[list[Shape], list[float]]:
 
 def keywords(shapes: Shapes) -> tuple[list[Shape], list[float]]:
     return shapes.keywords, [1.0] * len(shapes.keywords)
+
+
+def call_starts(shapes: Shapes) -> tuple[list[Shape], list[float]]:
+    """Call starts alone: the first request of each recorded call."""
+    starts = [Shape(s.steps[:1], s.mobile) for s in shapes.calls]
+    return starts, [1.0] * len(starts)
+
+
+def call_steps(shapes: Shapes) -> tuple[list[Shape], list[float]]:
+    """The steps of each recorded call after its start, in order: each Gather action URL
+    carries the call's place, so the steps stand without the start."""
+    steps = [Shape(s.steps[1:], s.mobile) for s in shapes.calls if len(s.steps) > 1]
+    return steps, [1.0] * len(steps)
