@@ -14,6 +14,7 @@ next URL went astray.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import socket
 import time
@@ -82,7 +83,7 @@ async def _exchange(loop, addr, payload: bytes) -> bytes:
 
 
 async def _drive(port: int, pool: list, connections: int, duration: float, check: bool,
-                 on_tick=None) -> Result:
+                 on_tick=None, observe=None, retry=None) -> Result:
     loop = asyncio.get_running_loop()
     addr = ("127.0.0.1", port)
     result = Result()
@@ -105,8 +106,17 @@ async def _drive(port: int, pool: list, connections: int, duration: float, check
                     data = await _exchange(loop, addr, req.payload)
                 except OSError:
                     data = b""
+                if not data and retry:
+                    # The connection was lost (a worker killed mid-request): Twilio then
+                    # requests the number's fallback URL; `retry` renders that request.
+                    with contextlib.suppress(OSError):
+                        data = await _exchange(loop, addr, retry(req))
+                    if observe:
+                        observe(req, t0, None, b"")      # the lost attempt itself
                 latencies[req.kind].append(time.perf_counter() - t0)
                 head, _, body = data.partition(b"\r\n\r\n")
+                if observe:
+                    observe(req, t0, time.perf_counter() - t0, data)
                 if head[9:12] != b"200" or b"<Response" not in body:
                     errors[req.kind] += 1
                     break           # the rest of this conversation would make no sense
@@ -133,6 +143,10 @@ async def _drive(port: int, pool: list, connections: int, duration: float, check
 
 
 def run(port: int, pool: list, connections: int, duration: float, check: bool = False,
-        on_tick=None) -> Result:
-    """Play `pool` (conversations of pre-signed requests) for `duration` seconds."""
-    return asyncio.run(_drive(port, pool, connections, duration, check, on_tick))
+        on_tick=None, observe=None, retry=None) -> Result:
+    """Play `pool` (conversations of pre-signed requests) for `duration` seconds.
+
+    `observe(request, start, seconds, raw answer)`, when given, sees every answer (and,
+    with `seconds` None, every lost connection); `retry(request)` renders the request to
+    send once more when a connection is lost (the fault run's fallback URL)."""
+    return asyncio.run(_drive(port, pool, connections, duration, check, on_tick, observe, retry))

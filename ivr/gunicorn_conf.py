@@ -3,6 +3,7 @@
 Sync workers suit this app: every request is a few milliseconds of CPU and one or two
 Redis round trips. `WEB_CONCURRENCY` sets the number of workers (Heroku sets it).
 """
+import logging
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
@@ -15,4 +16,10 @@ max_requests = 10000    # recycle workers now and then
 max_requests_jitter = 1000
 accesslog = None        # access logs would carry CallSids and form sizes; not needed
 errorlog = "-"
+# IVR_LOG_LEVEL (as for `ivr-line serve`): the app's own log, on stderr beside gunicorn's.
+# Unset, Python's default applies (warnings and errors).
+if os.environ.get("IVR_LOG_LEVEL"):
+    loglevel = os.environ["IVR_LOG_LEVEL"].lower()
+    logging.basicConfig(level=loglevel.upper(),
+                        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
