@@ -7,13 +7,26 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ivr import create_app
 from ivr.simulator import Phone, Transport
 from ivr.simulator import text as send_text
+
+# Property tests (tests/test_fuzz.py, ...): HYPOTHESIS_PROFILE picks how hard they look.
+#   ci (the default): short and derandomized, so a run never fails by chance.
+#   thorough: 10,000 examples a test, random, for a run before a release:
+#       HYPOTHESIS_PROFILE=thorough pytest tests/test_fuzz.py
+_QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=_QUIET)
+settings.register_profile("thorough", max_examples=10_000, deadline=None,
+                          suppress_health_check=_QUIET)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TOKEN = "test-auth-token-0123456789abcdef"
 STAFF_PASSWORD = "test staff password"
