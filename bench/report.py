@@ -84,9 +84,9 @@ def targets(results: dict) -> list[dict]:
     add("errors in every baseline phase (a refused signature is one)", base_errors, "0",
         base_errors == 0)
     start = results["startup"]
-    median = start["create_app_s"]["median"]
-    add("worker start: import + create_app in a fresh interpreter (median)", median,
-        f"< {START_S}", median < START_S, "s")
+    restart = max(results.get("worker_restart_s") or [float("inf")])
+    add("worker start: a killed worker's successor answering (slowest of 3; preload_app: a fork)",
+        restart, f"< {START_S}", restart < START_S, "s")
     line = [p for n, p in phases.items() if n.startswith("app.")]
     pss = max((p.get("worker_peak_pss_mb", 0) for p in line), default=0)
     rss = max((p["worker_peak_rss_mb"] for p in line), default=0)
@@ -195,7 +195,10 @@ def text(results: dict) -> str:
             _table(rows, ["phase", "per request"]), ""]
 
     st = results["startup"]
-    rows = [["import + create_app (fresh interpreter)", _spread(st["create_app_s"]), "s"],
+    rows = [["import + create_app (fresh interpreter; once, in the master)", _spread(st["create_app_s"]), "s"],
+            *([["a killed worker's successor answering (3 times)",
+                " / ".join(map(str, results["worker_restart_s"])), "s"]]
+              if results.get("worker_restart_s") else []),
             ["whole process, spawn to exit", _spread(st["process_wall_s"]), "s"],
             *([["import + create_app, 10x catalogue", _spread(results["startup_10x"]["create_app_s"]), "s"]]
               if "startup_10x" in results else []),

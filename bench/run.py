@@ -305,6 +305,12 @@ def one_worker(b: Bench, shapes: traffic.Shapes, warm: list) -> None:
     for label, app in BASELINES + (("app", APP),):
         with b.serving(f"{label}-1w", app, 1) as srv:
             b.phase(f"{label}.mix.1w", srv, mix, warm, label == "app")
+            if label == "app":
+                # A worker's start, as a crash or a max_requests recycle starts one: killed,
+                # and timed until its successor answers.
+                b.results["worker_restart_s"] = [round(srv.worker_restart(), 3) for _ in range(3)]
+                print(f"  app-1w: a killed worker's successor answered after "
+                      f"{b.results['worker_restart_s']} s", flush=True)
 
 
 def grown_catalogue(b: Bench, app, warm: list) -> None:

@@ -163,6 +163,25 @@ class Gunicorn:
         """CPU seconds the workers used since `reset_samples` (as of the last sample)."""
         return sum(last - first for first, last in self.cpu.values())
 
+    def worker_restart(self, timeout: float = 30.0) -> float:
+        """Kill one worker (SIGKILL) and return the seconds until a new one answers. Timed
+        with one worker, so the first answer after the kill can only come from its successor
+        (a connection made meanwhile waits in the listen queue)."""
+        before = children(self.proc.pid)
+        victim = before[0]
+        t0 = time.perf_counter()
+        os.kill(victim, signal.SIGKILL)
+        while time.perf_counter() - t0 < timeout:
+            try:
+                if http_get(self.port, "/healthz", timeout=2.0)[0] == 200:
+                    now = children(self.proc.pid)
+                    if victim not in now and now:
+                        return time.perf_counter() - t0
+            except OSError:
+                pass
+            time.sleep(0.002)
+        raise RuntimeError(f"no worker answered {timeout:.0f} s after one was killed:\n{self.log_tail()}")
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
