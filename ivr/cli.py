@@ -50,7 +50,8 @@ def serve(args) -> int:
     class Server(BaseApplication):
         def load_config(self):
             for key in ("workers", "worker_class", "timeout", "graceful_timeout", "keepalive",
-                        "max_requests", "max_requests_jitter", "errorlog", "forwarded_allow_ips"):
+                        "max_requests", "max_requests_jitter", "errorlog", "forwarded_allow_ips",
+                        "preload_app", "pre_fork"):
                 self.cfg.set(key, getattr(gunicorn_conf, key))
             self.cfg.set("bind", f"{args.host}:{args.port}")
             if args.workers:

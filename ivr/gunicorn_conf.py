@@ -3,6 +3,7 @@
 Sync workers suit this app: every request is a few milliseconds of CPU and one or two
 Redis round trips. `WEB_CONCURRENCY` sets the number of workers (Heroku sets it).
 """
+import gc
 import logging
 import os
 
@@ -14,6 +15,20 @@ graceful_timeout = 10
 keepalive = 5
 max_requests = 10000    # recycle workers now and then
 max_requests_jitter = 1000
+# The app (catalogue, translations, matching index, danger model) is built once, in the
+# master, and each worker is a fork of it: a worker starts in milliseconds (a fresh one
+# after a crash or a `max_requests` recycle too), and the pages of everything built at
+# start-up are shared by every worker instead of copied into each.
+preload_app = True
+
+
+def pre_fork(server, worker):
+    # What start-up built is never freed: frozen, the collector leaves those objects alone,
+    # so it does not write to (and so copy) the shared pages they live on.
+    gc.collect()
+    gc.freeze()
+
+
 accesslog = None        # access logs would carry CallSids and form sizes; not needed
 errorlog = "-"
 # IVR_LOG_LEVEL (as for `ivr-line serve`): the app's own log, on stderr beside gunicorn's.

@@ -22,8 +22,9 @@ def is_uk_mobile(number: str) -> bool:
         parsed = phonenumbers.parse(number, "GB")
     except phonenumbers.NumberParseException:
         return False
-    return (phonenumbers.is_valid_number(parsed)
-            and phonenumbers.region_code_for_number(parsed) in UK_REGIONS
+    # +44 is the UK's, Guernsey's, Jersey's and the Isle of Man's (UK_REGIONS) alone, and a
+    # number whose type is MOBILE is a valid one: one metadata lookup instead of three.
+    return (parsed.country_code == 44
             and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from xml.sax.saxutils import escape
 
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather as TwGather
@@ -55,8 +56,36 @@ def _child(parent, action, languages) -> None:
         parent.pause(length=action.seconds)
 
 
+# A turn's TwiML depends on its actions (the menu, its page, the language, slow or not)
+# and on the action URL (the call's place): rendered once per set of actions with a stand-in
+# for the URL, then reused with each call's URL put in. The line says a bounded set of
+# things (its prompts and catalogue), so the memo stays small; it is bounded all the same.
+_STAND_IN = "ivr-stand-in-d41d8cd9"
+_MEMO: dict[tuple, tuple[dict, str]] = {}
+_ATTRIBUTE = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}   # as ElementTree writes them
+MEMO_SIZE = 4096
+
+
 def voice(actions: list, languages: dict[str, Language], action_url: str) -> str:
     """Render one turn. After a Gather, a Redirect to the same action reports silence."""
+    if not action_url:                   # an empty element is written differently
+        return _render(actions, languages, action_url)
+    try:
+        key = (id(languages), *actions)
+        hit = _MEMO.get(key)
+    except TypeError:                    # an action holding a list: rendered as it is
+        return _render(actions, languages, action_url)
+    if hit is None or hit[0] is not languages:
+        if len(_MEMO) >= MEMO_SIZE:
+            _MEMO.clear()
+        hit = _MEMO[key] = (languages, _render(actions, languages, _STAND_IN))
+    if _STAND_IN not in hit[1]:
+        return hit[1]
+    return (hit[1].replace(f'action="{_STAND_IN}"', f'action="{escape(action_url, _ATTRIBUTE)}"')
+            .replace(f">{_STAND_IN}<", f">{escape(action_url)}<"))
+
+
+def _render(actions: list, languages: dict[str, Language], action_url: str) -> str:
     response = VoiceResponse()
     for action in actions:
         if isinstance(action, Gather):
@@ -77,8 +106,21 @@ def voice(actions: list, languages: dict[str, Language], action_url: str) -> str
     return str(response)
 
 
-def message(text: str) -> str:
+# A reply is the same document around its text: rendered once by the library around a
+# stand-in, and the text (escaped as ElementTree escapes text) put in for each reply.
+_EMPTY_MESSAGE = str(MessagingResponse())
+
+
+def _around(stand_in: str) -> list[str]:
     response = MessagingResponse()
-    if text:
-        response.message(text)
-    return str(response)
+    response.message(stand_in)
+    return str(response).split(stand_in)
+
+
+_MESSAGE = _around(_STAND_IN)
+
+
+def message(text: str) -> str:
+    if not text:
+        return _EMPTY_MESSAGE
+    return escape(text).join(_MESSAGE)
