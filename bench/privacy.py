@@ -85,7 +85,7 @@ def _redis_texts(client):
         for value in values:
             if value is not None:
                 yield f"value of {name}", value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-        if client.ttl(key) < 0:
+        if client.ttl(key) == -1:        # -2: it expired meanwhile, which is fine
             no_ttl.append(name)
     yield "no-ttl", no_ttl
 
