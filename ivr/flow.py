@@ -42,7 +42,8 @@ class CallState:
     choice: str = ""          # at "choice": the services a spoken word may mean, comma-separated
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # Every field is a plain value: no deep copy needed (dataclasses.asdict makes one).
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     def to_token(self) -> str:
         """The call's place, compact enough for a URL: the fallback when Redis is away."""

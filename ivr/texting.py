@@ -40,6 +40,12 @@ class Texter:
         self.per_call = config.get("TEXTS_PER_CALL", 3)
         self.per_day = config.get("TEXTS_PER_DAY", 10)
         self._client = None
+        if self.enabled:
+            # The REST client's modules (requests among them, about 14 MB) imported while the
+            # app is built: gunicorn builds it once and forks the workers, which then share
+            # these pages instead of each importing its own copy on its first text.
+            import twilio.http.http_client  # noqa: F401
+            import twilio.rest  # noqa: F401
 
     @property
     def enabled(self) -> bool:
@@ -62,7 +68,7 @@ class Texter:
         return "ok"
 
     def client(self):
-        """The REST client, made on the first text (its import costs every worker memory)."""
+        """The REST client, made on the first text (in the worker, so no connection is shared)."""
         if self._client is None:
             from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client

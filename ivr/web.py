@@ -137,10 +137,11 @@ def voice_step():
     counted = [f"call:{state.lang}:{a.what}" for a in actions if isinstance(a, Noted)]
     counted += _call_counts(before, state)
     actions = [_perform(a, line, store, texter, caller) for a in actions if not isinstance(a, Noted)]
+    remember = []
     if caller and (state.lang != before.lang or chose) and state.node not in ("lang", "end"):
         # A language chosen (English too) is remembered: the next call goes straight to it.
-        store.set_value(store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"])
-    return _finish_call(line, store, state, actions, base="", counted=counted)
+        remember.append((store.sender_key(caller, "lang"), state.lang, current_app.config["LANGUAGE_TTL"]))
+    return _finish_call(line, store, state, actions, base="", counted=counted, saves=remember)
 
 
 def _call_counts(before: CallState, after: CallState) -> list:
@@ -193,11 +194,11 @@ def _perform(action, line, store, texter, caller):
     return action.failed
 
 
-def _finish_call(line, store, state, actions, base, counted=()):
+def _finish_call(line, store, state, actions, base, counted=(), saves=()):
     sid = field("CallSid")
-    if sid or counted:
-        saves = [(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])] if sid else []
-        store.write(saves, counted)
+    if sid or counted or saves:
+        saves = [*saves, *([(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])] if sid else [])]
+        store.write(saves, counted)      # one pipelined round trip
     return xml(twiml.voice(actions, line.languages, base + _step_url(state)))
 
 
