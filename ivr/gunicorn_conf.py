@@ -31,10 +31,9 @@ def pre_fork(server, worker):
 
 accesslog = None        # access logs would carry CallSids and form sizes; not needed
 errorlog = "-"
-# IVR_LOG_LEVEL (as for `ivr-line serve`): the app's own log, on stderr beside gunicorn's.
-# Unset, Python's default applies (warnings and errors).
+# IVR_LOG_LEVEL (as for `ivr-line serve`): the app's own log, on stderr beside gunicorn's
+# (gunicorn's own stays at its `loglevel`). Unset, Python's default applies (warnings and errors).
 if os.environ.get("IVR_LOG_LEVEL"):
-    loglevel = os.environ["IVR_LOG_LEVEL"].lower()
-    logging.basicConfig(level=loglevel.upper(),
+    logging.basicConfig(level=os.environ["IVR_LOG_LEVEL"].upper(),
                         format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
