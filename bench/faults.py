@@ -148,6 +148,9 @@ def analyse(observed: list, events: dict) -> dict:
         head, _, body = data.partition(b"\r\n\r\n")
         if head[9:12] != b"200" or b"<Response" not in body:
             out["errors"] += 1
+            if len(out.setdefault("error_examples", [])) < 3:    # answers only: no caller data
+                out["error_examples"].append({"kind": kind, "status": head[:12].decode(errors="replace"),
+                                              "at_s": round(start, 3), "bytes": len(data)})
             continue
         try:
             root = ET.fromstring(body)
@@ -217,7 +220,8 @@ def text(r: dict) -> str:
         f"{ev.get('worker_killed', '?')} s, replaced after {r.get('worker_replaced_after_s', '?')} s"
         + (f"; schedule error: {r['schedule_error']}" if r["schedule_error"] else ""),
         f"  errors {r['errors']} (after Twilio's fallback request; connections lost with the killed "
-        f"worker: {r['lost_connections']}, each answered by /fallback)",
+        f"worker, or cut short: {r['lost_connections']}, each answered by /fallback)",
+        *(f"    error: {e}" for e in r.get("error_examples", [])),
         f"  answers that are not valid TwiML {r['invalid_twiml']}",
         f"  call starts without the 999 guidance first {r['call_starts_without_999']} of {r['call_starts']}",
         f"  emergency texts without the 999 guidance {r['emergency_texts_without_999']} of {r['emergency_texts']}",

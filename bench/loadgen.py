@@ -68,6 +68,18 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[max(0, math.ceil(q / 100 * len(sorted_values)) - 1)]
 
 
+def _complete(data: bytes) -> bool:
+    """Whether a raw answer arrived whole: headers, and as much body as they announce."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return value.strip().isdigit() and len(body) >= int(value)
+    return True
+
+
 async def _exchange(loop, addr, payload: bytes) -> bytes:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
@@ -106,9 +118,9 @@ async def _drive(port: int, pool: list, connections: int, duration: float, check
                     data = await _exchange(loop, addr, req.payload)
                 except OSError:
                     data = b""
-                if not data and retry:
-                    # The connection was lost (a worker killed mid-request): Twilio then
-                    # requests the number's fallback URL; `retry` renders that request.
+                if retry and not _complete(data):
+                    # The connection was lost or cut short (a worker killed mid-request):
+                    # Twilio then requests the number's fallback URL; `retry` renders that.
                     with contextlib.suppress(OSError):
                         data = await _exchange(loop, addr, retry(req))
                     if observe:
