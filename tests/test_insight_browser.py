@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from ivr.simulator import Phone
 from ivr.simulator import text as send_text
@@ -52,7 +53,7 @@ def test_the_period_form_works_from_the_keyboard_and_the_csv_links_point_at_it(b
     day = browser.find_element(By.CSS_SELECTOR, 'input[name="period"][value="day"]')
     day.click()
     browser.find_element(By.CSS_SELECTOR, ".period button").click()
-    assert "period=day" in browser.current_url
+    WebDriverWait(browser, 10).until(lambda d: "period=day" in d.current_url)
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.csv")]
     assert len(links) == 5 and all("period=day" in href for href in links)
 
