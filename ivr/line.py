@@ -18,7 +18,7 @@ from .i18n import (Language, Texts, compile_catalogues, load_languages, load_pro
                    load_translations, missing_from, source_messages)
 from .matching import LanguageMatcher, Target
 from .safety import Safety
-from .text import fold, script_of
+from .text import fold, script_of, scripts_in
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,20 @@ class Line:
     signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms, detail)
     whole: dict = field(default_factory=dict)                   # folded phrase -> {lang: Target}
     scripts: dict = field(default_factory=dict)                 # a script only one language uses -> its code
+    writes: dict = field(default_factory=dict)                  # lang -> the script it is written in
     hints: dict = field(default_factory=dict)                   # speech hints per menu, made once
     names: dict = field(default_factory=dict)                   # lang -> folded service titles and keywords
     name_owner: dict = field(default_factory=dict)              # lang -> the service of each name
 
     def language_of(self, code: str | None) -> str:
         return code if code in self.offered else "en"
+
+    def readers(self, lang: str, text: str) -> list[str]:
+        """The languages that may have written `text`, the conversation's first, then
+        English. A language whose script has no letter in it never reads it: a Latin "999
+        SMS" is not Arabic because the Arabic catalogue names emergencySMS in Latin letters."""
+        scripts = scripts_in(text)
+        return list(dict.fromkeys([lang, "en"] + [c for c in self.offered if self.writes.get(c) in scripts]))
 
     def spoken(self, lang: str, service_id: str) -> str:
         return self.signposts[(lang, service_id)][0]
@@ -160,6 +168,7 @@ def build(config) -> Line:
     for code in offered:
         by_script.setdefault(script_of(languages[code].native), []).append(code)
     scripts = {s: codes[0] for s, codes in by_script.items() if s and s != "LATIN" and len(codes) == 1}
+    writes = {code: script_of(languages[code].native) for code in offered}
     # Service names and keywords, folded, for suggesting topics close to a message that
     # matched nothing.
     names, name_owner = {}, {}
@@ -168,7 +177,7 @@ def build(config) -> Line:
                 for w in (signpost.title(texts[code], svc), *texts[code].words(svc.id, "keywords", svc.keywords))]
         names[code], name_owner[code] = [r[0] for r in rows], [r[1] for r in rows]
     line = Line(cat, languages, offered, auto & set(offered), texts, matchers, safety, numbers,
-                opt_words, signposts, whole, scripts, names=names, name_owner=name_owner)
+                opt_words, signposts, whole, scripts, writes=writes, names=names, name_owner=name_owner)
     # Babel's locale data (several megabytes a language) and the parsed YAML were needed
     # only while building.
     catalogue_mod.clear_cache()

@@ -7,7 +7,9 @@ how the line works. Anything else gets a friendly hint, never an error.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -86,6 +88,18 @@ def assess(line: Line, lang: str, message: str) -> Decision:
                               model_only=bool(folded) and folded in line.whole)
 
 
+@lru_cache(maxsize=4)
+def _number_pattern(number: str) -> re.Pattern:
+    return re.compile(rf"(?<!\d){re.escape(number)}(?!\d)")
+
+
+def names_emergency(line: Line, message: str) -> bool:
+    """Whether a message names the emergency number ("999 SMS", "can I text 999"). Its
+    reply always starts with how 999 works, danger or not: the sender has 999 in mind,
+    and that line answers the usual question (texting 999 needs registering first)."""
+    return bool(_number_pattern(line.numbers["emergency"]).search(message or ""))
+
+
 def is_command(line: Line, lang: str, message: str) -> bool:
     """Whether the whole message is one of the line's SMS command words (HELP, MENU...)."""
     folded = fold((message or "")[:60])
@@ -115,6 +129,8 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
             return state, state.more, "more"
         return state, _p(line, lang, "sms_no_more"), "more"
     if folded.isdigit():
+        if folded == line.numbers["emergency"]:
+            return replace(state, more=""), "", ""      # "999" is not a menu number
         return _number(line, state, int(folded))
     named = _language_named(line, lang, folded)
     if named:
@@ -161,7 +177,7 @@ def _find(line: Line, lang: str, text: str):
     language's conversation keep that language.
     """
     kinds = {"service", "category"}
-    order = [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]
+    order = line.readers(lang, text)
     folded = fold(text)
     whole = line.whole.get(folded, {})
     for code in order:
@@ -179,8 +195,7 @@ def _find(line: Line, lang: str, text: str):
 
 def _topic(line: Line, lang: str, text: str) -> tuple[list[str], str]:
     """The services an everyday word leads to, in the message's language or any other."""
-    order = [lang, "en"] + [c for c in line.offered if c not in (lang, "en")]
-    for code in dict.fromkeys(order):
+    for code in line.readers(lang, text):
         services = line.matchers[code].topic(text)
         if services:
             return services, lang if code == "en" else code
@@ -254,14 +269,14 @@ def answer(state: SmsState, message: str, line: Line, started: bool = False,
     if decision is None:
         decision = assess(line, state.lang, message)
     text = (message or "")[:MAX_BODY]
-    emergency = decision.danger
+    emergency = decision.danger or names_emergency(line, message)
     if decision.lang in line.offered and decision.lang != state.lang:
         state = replace(state, lang=decision.lang)   # answer danger in the words it came in
     if started:
         state, body, found = replace(state, more=""), _p(line, state.lang, "sms_started"), "started"
     else:
         # A message about danger is answered in the language the danger was written in.
-        state, body, found = _body(line, state, text, keep_lang=emergency)
+        state, body, found = _body(line, state, text, keep_lang=decision.danger)
     if emergency and not found:
         found = "emergency"
     if not body and not emergency:

@@ -48,6 +48,13 @@ def script_of(text: str) -> str | None:
     return max(counts, key=counts.get) if counts else None
 
 
+def scripts_in(text: str) -> set[str]:
+    """Every writing system `text` has a letter in ("карта keep safe": Cyrillic and Latin)."""
+    if text.isascii():
+        return {"LATIN"} if any(ch.isalpha() for ch in text) else set()
+    return {unicodedata.name(ch, "").split(" ")[0] for ch in text[:200] if ch.isalpha()}
+
+
 def fold(text: str) -> str:
     """Lower-case, strip Latin accents and punctuation, collapse spaces."""
     if text.isascii():

@@ -158,7 +158,13 @@ def sent(line, code, text: str) -> str:
 
 
 def answers_with(line, code, keyword, reply, title) -> bool:
-    """A keyword texted alone asks for its signpost: the reply starts with it."""
+    """A keyword texted alone asks for its signpost: the reply starts with it (after how
+    999 works, when the keyword names 999: "aplikacja 999 bsl")."""
+    if "999" in keyword.split():
+        guidance = sent(line, code, line.texts[code].prompt("sms_emergency", **line.numbers))
+        if not reply.startswith(guidance + "\n"):
+            return False
+        reply = reply[len(guidance) + 1:]
     return reply.startswith(sent(line, code, title))
 
 

@@ -21,6 +21,10 @@ def keyword_table():
 @pytest.mark.parametrize("service_id, keyword", keyword_table())
 def test_every_service_answers_its_own_keywords(texter, line, service_id, keyword):
     reply = texter(keyword)
+    if "999" in keyword.split():
+        # A keyword naming 999 ("999 bsl app") hears how 999 works first.
+        first, reply = reply.split("\n", 1)
+        assert first.startswith("In danger now? Call 999")
     assert reply.startswith(title_of(line, service_id) + ":"), reply
 
 
@@ -122,6 +126,29 @@ def test_an_emergency_that_names_a_service_gets_999_first_then_the_signpost(text
     if service_id:
         assert title_of(line, service_id) in reply
         assert reply.index("999") < reply.index(title_of(line, service_id))
+
+
+@pytest.mark.parametrize("message", ["999 SMS", " 999 sms", "can I text 999?", "sms 999", "999 bsl"])
+def test_a_text_that_names_999_hears_how_999_works_first_then_its_answer_in_english(texter, line, message):
+    reply = texter(message)
+    assert reply.splitlines()[0].startswith("In danger now? Call 999"), reply
+    assert "emergencySMS" in reply.splitlines()[0]
+    assert reply.isascii(), "a Latin-script text is not answered in Arabic because Arabic keywords hold '999'"
+    assert "Please reply with a number" not in reply
+
+
+def test_999_alone_is_not_read_as_a_menu_number(texter):
+    texter("MENU")
+    reply = texter("999")
+    assert reply.splitlines()[0].startswith("In danger now? Call 999")
+    assert "Please reply with a number" not in reply
+
+
+@pytest.mark.parametrize("message", ["999 SMS", "bsl 999", "sms", "999 bsl sign video"])
+def test_a_latin_text_is_read_only_by_languages_written_in_latin(line, message):
+    from ivr import sms
+    state, _ = sms.reply(sms.SmsState(), message, line)
+    assert line.writes[state.lang] == "LATIN", state.lang
 
 
 @pytest.mark.parametrize("message", [
