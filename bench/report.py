@@ -189,7 +189,8 @@ def text(results: dict) -> str:
     rows = [[name, ", ".join(f"{c} {v}" for c, v in p["redis_commands_per_request"].items())
              + (f"; redis-server CPU {p['redis_cpu_ms_per_request']} ms" if "redis_cpu_ms_per_request" in p else "")]
             for name, p in phases.items() if name.startswith("app")]
-    rows += [[f"round trips: {kind}", f"mean {t['mean']}, max {t['max']} (test client, {t['requests']} requests)"]
+    rows += [[f"round trips waited for: {kind}", f"mean {t['mean']}, max {t['max']}; writes sent without waiting "
+              f"{t.get('sent_unwaited', 0)} (test client, {t['requests']} requests)"]
              for kind, t in results.get("round_trips", {}).items()]
     out += ["Redis per webhook (commands from INFO commandstats; round trips counted in redis-py)",
             _table(rows, ["phase", "per request"]), ""]

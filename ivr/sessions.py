@@ -154,6 +154,93 @@ def _answers(client: redis.Redis) -> bool:
         return False
 
 
+class Link:
+    """This worker's own connection for what a webhook asks of Redis: a read answered at
+    once, and writes sent without waiting for their replies.
+
+    A webhook's write (the conversation, the call's place, the day's counters) goes out
+    before its answer does, and its replies are read when the connection is next used,
+    where they already wait: so a webhook waits on Redis at most once, for its read. One
+    connection keeps a worker's commands in order; a sync worker answers one request at a
+    time, so nothing else uses it meanwhile. Errors in a write are logged when read.
+    Redis Cluster (no single connection) goes through redis-py's pipelines instead.
+    """
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self._conn = None
+        self._pid = None
+        self._pending = 0       # replies of sent writes, not read yet
+        self._scripts: dict[str, str] = {}
+
+    @property
+    def direct(self) -> bool:
+        return hasattr(self.client, "connection_pool")
+
+    def _connection(self):
+        if self._conn is None or self._pid != os.getpid():   # not the parent's, after a fork
+            pool = self.client.connection_pool
+            # No health-check PING: its reply would be read in place of a write's.
+            self._conn = pool.connection_class(**{**pool.connection_kwargs, "health_check_interval": 0})
+            self._pid, self._pending = os.getpid(), 0
+        if not self._conn.is_connected:
+            self._conn.connect()          # as the pool does: a Sentinel's finds the master here
+        return self._conn
+
+    def _reset(self) -> None:
+        if self._conn is not None:
+            self._conn.disconnect()
+        self._pending = 0
+
+    def _settle(self, conn) -> None:
+        """Read the replies of earlier writes (already there: no wait)."""
+        while self._pending:
+            self._pending -= 1
+            try:
+                conn.read_response()
+            except redis.ResponseError as exc:
+                log.warning("redis refused a write: %s", type(exc).__name__)
+
+    def _twice(self, attempt):
+        """Run `attempt(connection)`, once more on a fresh connection if the link broke
+        (Redis restarted, or the connection timed out while idle)."""
+        try:
+            return attempt(self._connection())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            self._reset()
+        return attempt(self._connection())
+
+    def script(self, source: str, keys: list[str], args: list[str]):
+        """EVALSHA of a short Lua script (loaded on first use), and its answer."""
+        sha = self._scripts.get(source) or hashlib.sha1(source.encode()).hexdigest()
+        self._scripts[source] = sha
+
+        def attempt(conn):
+            conn.send_packed_command(conn.pack_command("EVALSHA", sha, len(keys), *keys, *args))
+            self._settle(conn)
+            try:
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                conn.send_packed_command(conn.pack_command("EVAL", source, len(keys), *keys, *args))
+                return conn.read_response()
+        try:
+            return self._twice(attempt)
+        except redis.RedisError:
+            self._reset()
+            raise
+
+    def send(self, commands: list[tuple]) -> None:
+        """Send writes without waiting for their replies."""
+        def attempt(conn):
+            conn.send_packed_command(conn.pack_commands(commands))
+            self._pending += len(commands)
+        try:
+            self._twice(attempt)
+        except redis.RedisError:
+            self._reset()
+            raise
+
+
 @dataclass(frozen=True)
 class Sender:
     """What the line keeps about one phone number, read in one round trip."""
@@ -174,6 +261,7 @@ class Store:
 
     def __init__(self, client: redis.Redis, secret: str):
         self.client = client
+        self.link = Link(client)
         self._secret = secret.encode()
         self._read = None
         self._last = (None, "")          # the last number hashed, and its hash
@@ -208,10 +296,14 @@ class Store:
     def sender(self, number: str, count_message: bool = False) -> Sender:
         """Everything kept about a number; with `count_message`, also count this message."""
         keys = [self.sender_key(number, k) for k in ("sms", "lang", "optout", "sent", "rate")]
+        args = ["1" if count_message else "0"]
         try:
-            if self._read is None:
-                self._read = self.client.register_script(self._READ)
-            result = self._read(keys=keys, args=["1" if count_message else "0"])
+            if self.link.direct:
+                result = self.link.script(self._READ, keys, args)
+            else:
+                if self._read is None:
+                    self._read = self.client.register_script(self._READ)
+                result = self._read(keys=keys, args=args)
         except redis.RedisError as exc:
             log.warning("redis unavailable reading a sender: %s", type(exc).__name__)
             return Sender(available=False)
@@ -232,43 +324,49 @@ class Store:
         """Today's counters (UTC): counts only, never a number or a message."""
         return f"{PREFIX}:stats:{day or time.strftime('%Y-%m-%d', time.gmtime())}"
 
-    def _count(self, pipe, counts) -> None:
+    def _count(self, counts) -> list[tuple]:
         """Counters ("sms:pl:model", or ("call:en:calls", -1)) into today's hash."""
-        if counts:
-            key = self.stats_key()
-            for what in counts:
-                name, by = (what, 1) if isinstance(what, str) else what
-                pipe.hincrby(key, name, by)
-            pipe.expire(key, self.STATS_TTL)
+        if not counts:
+            return []
+        key = self.stats_key()
+        out = []
+        for what in counts:
+            name, by = (what, 1) if isinstance(what, str) else what
+            out.append(("HINCRBY", key, name, by))
+        return out + [("EXPIRE", key, self.STATS_TTL)]
 
-    def _phrase(self, pipe, words: str, number: str) -> None:
+    def _phrase(self, words: str, number: str) -> list[tuple]:
         """The scrubbed words of a text that found nothing, and its sender's keyed hash in
         that phrase's HyperLogLog (a count of different senders, not a list of them)."""
         day = time.strftime('%Y-%m-%d', time.gmtime())
         phrases, senders = insight.phrases_key(day), insight.senders_key(day, words)
-        pipe.hincrby(phrases, words, 1)
-        pipe.expire(phrases, insight.PHRASES_TTL)
-        pipe.pfadd(senders, self.hashed(number))
-        pipe.expire(senders, insight.PHRASES_TTL)
+        return [("HINCRBY", phrases, words, 1), ("EXPIRE", phrases, insight.PHRASES_TTL),
+                ("PFADD", senders, self.hashed(number)), ("EXPIRE", senders, insight.PHRASES_TTL)]
 
     def write(self, saves: list[tuple[str, object, int]], counts=(),
               phrase: tuple[str, str] | None = None, deletes=()) -> bool:
         """Documents (dicts as JSON, strings as they are) with their TTLs, counters for
         what was answered, a text's scrubbed phrase with its sender (`(words, number)`),
-        and keys to delete, in one pipelined round trip."""
-        if not saves and not counts and not phrase and not deletes:
+        and keys to delete: sent together, without waiting for Redis (see `Link`)."""
+        commands = []
+        for key, data, ttl in saves:
+            value = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+            commands.append(("SET", key, value, "EX", max(1, int(ttl))))
+        commands += self._count(counts)
+        if phrase and phrase[0]:
+            commands += self._phrase(*phrase)
+        if deletes:
+            commands.append(("DEL", *deletes))
+        if not commands:
             return True
         try:
-            pipe = self.client.pipeline(transaction=False)
-            for key, data, ttl in saves:
-                value = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-                pipe.set(key, value, ex=max(1, int(ttl)))
-            self._count(pipe, counts)
-            if phrase and phrase[0]:
-                self._phrase(pipe, *phrase)
-            if deletes:
-                pipe.delete(*deletes)
-            pipe.execute()
+            if self.link.direct:
+                self.link.send(commands)
+            else:
+                pipe = self.client.pipeline(transaction=False)
+                for command in commands:
+                    pipe.execute_command(*command)
+                pipe.execute()
             return True
         except redis.RedisError as exc:
             log.warning("redis unavailable on write: %s", type(exc).__name__)
@@ -282,7 +380,8 @@ class Store:
             pipe = self.client.pipeline(transaction=False)
             pipe.set(key, 0, ex=60, nx=True)
             pipe.incr(key)
-            self._count(pipe, [counted])
+            for command in self._count([counted]):
+                pipe.execute_command(*command)
             sent = pipe.execute()[1]
         except redis.RedisError as exc:
             log.warning("redis unavailable counting a danger reply: %s", type(exc).__name__)

@@ -144,3 +144,80 @@ def test_an_sms_conversation_alternating_between_two_processes(two_servers):
     assert "1 Reporting" in send_text(transport, "menu", sender=number)
     assert "Domestic abuse" in send_text(transport, "8", sender=number)
     assert send_text(transport, "1", sender=number).startswith("Clare's Law")
+
+
+# --- the worker's own link: one wait a webhook at most, writes sent without waiting --------
+
+def test_a_webhook_waits_on_redis_once_at_most_and_sends_its_write_without_waiting(monkeypatch, transport, line):
+    import redis
+
+    from ivr.sessions import Link
+    waited, sent = [], []
+    script, send = Link.script, Link.send
+    monkeypatch.setattr(Link, "script", lambda self, *a, **k: waited.append(1) or script(self, *a, **k))
+    monkeypatch.setattr(Link, "send", lambda self, *a, **k: sent.append(1) or send(self, *a, **k))
+    for through_pool in ("execute_command",):
+        original = getattr(redis.Redis, through_pool)
+        monkeypatch.setattr(redis.Redis, through_pool,
+                            lambda self, *a, **k: waited.append(a[0]) or original(self, *a, **k))
+
+    def one(request):
+        waited.clear(), sent.clear()
+        request()
+        return len(waited), len(sent)
+
+    number = fresh_number()
+    assert one(lambda: send_text(transport, "fraud", sender=number)) == (1, 1)
+    assert one(lambda: send_text(transport, "MENU", sender=number)) == (1, 1)
+    phone = Phone(transport, caller=fresh_number())
+    assert one(phone.dial) == (1, 1), "a call's start reads the caller's language, then writes"
+    assert one(lambda: phone.press("1")) == (0, 1), "a step's place is in its URL: nothing to wait for"
+
+
+def test_a_write_sent_without_waiting_is_there_for_the_next_reader(store):
+    key = store.sender_key(fresh_number())
+    assert store.write([(key, {"lang": "pl"}, 60)], counts=["sms:pl:safe"])
+    other = store.client        # redis-py's own pool: another connection than the link's
+    assert other.get(key) == b'{"lang":"pl"}'
+    assert 0 < other.ttl(key) <= 60
+
+
+def test_a_write_redis_refuses_is_logged_when_read_and_the_link_goes_on(store, caplog):
+    key = "ivr:test:{a-hash}"
+    store.client.hset(key, "f", "v")
+    store.client.expire(key, 60)
+    store.link.send([("INCR", key)])            # WRONGTYPE: answered later, on the next use
+    number = fresh_number()
+    assert store.write([(store.sender_key(number, "lang"), "ro", 60)])
+    assert store.sender(number).lang == "ro"
+    assert "redis refused a write: ResponseError" in caplog.text
+    assert "a-hash" not in caplog.text
+
+
+def test_the_link_reconnects_when_redis_drops_it(store):
+    number = fresh_number()
+    store.write([(store.sender_key(number, "lang"), "lt", 60)])
+    assert store.sender(number).lang == "lt"
+    store.client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    assert store.sender(number).lang == "lt", "a dropped connection is opened again, once"
+    assert store.write([(store.sender_key(number, "lang"), "pt", 60)])
+    assert store.sender(number).lang == "pt"
+
+
+def test_a_forked_worker_opens_its_own_link(store):
+    """gunicorn preloads the app and forks: a worker must never share its parent's socket."""
+    number = fresh_number()
+    store.write([(store.sender_key(number, "lang"), "bg", 60)])
+    assert store.sender(number).lang == "bg"
+    parent = store.link._connection()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = store.link._connection() is not parent and store.sender(number).lang == "bg"
+            ok = ok and store.write([(store.sender_key(number, "lang"), "ar", 60)])
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.sender(number).lang == "ar", "the parent's link still works, and sees the child's write"
