@@ -16,6 +16,7 @@ from rapidfuzz.distance import OSA
 from .text import fold
 
 MAX_PHRASE = 12     # longest phrase, in words
+WHOLE_KINDS = (frozenset({"sms"}), frozenset({"language"}))   # looked up whole on every text
 BAG_SHARE = 0.25    # weight of loose word overlap against exact phrases
 MIN_FUZZY = 4       # shorter words must be spelled right ("gun" is not "fun")
 
@@ -176,6 +177,28 @@ class LanguageMatcher:
         self.inflected = Matcher(forms) if forms else None
         self.exact = Matcher(typos=self.inflected is None)
         self.stopwords = frozenset(fold(w) for w in stopwords)   # never a topic on their own
+        self._exactly: dict[frozenset[str], dict[str, Target]] = {}
+
+    def exactly(self, folded: str, kinds: frozenset[str]) -> Target | None:
+        """The target one of whose phrases is the whole (folded) message, as written or in
+        a base form: what `match(folded, kinds, fuzzy=False)` finds when its phrase is all
+        of the message, in one dict lookup (every text is tried as a command word)."""
+        index = self._exactly.get(kinds)
+        if index is None:
+            index = self._exactly[kinds] = self._whole_index(kinds)
+        return index.get(folded)
+
+    def _whole_index(self, kinds: frozenset[str]) -> dict[str, Target]:
+        best: dict[str, tuple] = {}
+        for rank, view in enumerate(v for v in (self.exact, self.inflected) if v is not None):
+            for words, hits in view._phrases.items():
+                if any(view._norm(w) != w for w in words):
+                    continue        # a base form no message could be read as whole
+                for target, weight, order in hits:
+                    key, ranked = " ".join(words), (-rank, weight, -order)
+                    if target.kind in kinds and (key not in best or ranked > best[key][0]):
+                        best[key] = (ranked, target)
+        return {key: target for key, (_, target) in best.items()}
 
     def whole_phrases(self, kinds: set[str]):
         """(phrase as written and folded, target, weight) of every phrase, for whole-message lookups."""
@@ -214,6 +237,8 @@ class LanguageMatcher:
         for view in (self.exact, self.inflected):
             if view is not None:
                 view._build()
+        for kinds in WHOLE_KINDS:
+            self.exactly("", kinds)
 
     def add(self, phrase: str, target: Target, weight: float = 1.0) -> None:
         self.exact.add(phrase, target, weight)

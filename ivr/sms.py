@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from . import signpost
 from .line import Line
-from .matching import Match
+from .matching import WHOLE_KINDS, Match
 from .safety import Decision
 from .segments import fit, is_gsm7, plain, unaccented
 from .text import fold, script_of
@@ -71,12 +71,15 @@ def _listing(line: Line, lang: str, listing: str) -> str:
     return "\n".join([head] + [f"{i} {row}" for i, row in enumerate(rows, start=1)])
 
 
+SMS, LANGUAGE = WHOLE_KINDS
+
+
 def _command(line: Line, lang: str, folded: str) -> str | None:
     """A message that is nothing but a command word (MENU, MORE, HELP) in this language."""
     for code in dict.fromkeys((lang, "en")):
-        found = line.matchers[code].match(folded, {"sms"}, fuzzy=False)
-        if found and fold(found.phrase) == folded:
-            return found.target.id
+        found = line.matchers[code].exactly(folded, SMS)
+        if found is not None:
+            return found.id
     return None
 
 
@@ -160,10 +163,10 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
 
 def _language_named(line: Line, lang: str, folded: str) -> str | None:
     """The language a message names, when the message is nothing but its name ("POLSKI")."""
-    found = line.matchers[lang].match(folded, {"language"}, fuzzy=False)
+    found = line.matchers[lang].exactly(folded, LANGUAGE)
     if found is None and lang != "en":
-        found = line.matchers["en"].match(folded, {"language"}, fuzzy=False)
-    return found.target.id if found and fold(found.phrase) == folded else None
+        found = line.matchers["en"].exactly(folded, LANGUAGE)
+    return found.id if found is not None else None
 
 
 def _find(line: Line, lang: str, text: str):
