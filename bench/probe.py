@@ -28,11 +28,11 @@ from . import traffic
 @contextlib.contextmanager
 def counting_round_trips():
     """Count the commands a webhook waits for: every command sent through redis-py's
-    pool, and every read on the worker's own link (`ivr.sessions.Link.script`). Writes
+    pool, and every read on the worker's own link (`ivr.sessions.Link.ask`). Writes
     the link sends without waiting are counted apart, as "sent"."""
     from ivr.sessions import Link
     counter = {"n": 0, "sent": 0}
-    original, script, send = AbstractConnection.send_packed_command, Link.script, Link.send
+    original, ask, send = AbstractConnection.send_packed_command, Link.ask, Link.send
     link_connections = set()
 
     def counted(self, *args, **kwargs):
@@ -40,21 +40,21 @@ def counting_round_trips():
             counter["n"] += 1
         return original(self, *args, **kwargs)
 
-    def counted_script(self, *args, **kwargs):
+    def counted_ask(self, *args, **kwargs):
         counter["n"] += 1
         link_connections.add(id(self._connection()))
-        return script(self, *args, **kwargs)
+        return ask(self, *args, **kwargs)
 
     def counted_send(self, *args, **kwargs):
         counter["sent"] += 1
         link_connections.add(id(self._connection()))
         return send(self, *args, **kwargs)
 
-    AbstractConnection.send_packed_command, Link.script, Link.send = counted, counted_script, counted_send
+    AbstractConnection.send_packed_command, Link.ask, Link.send = counted, counted_ask, counted_send
     try:
         yield counter
     finally:
-        AbstractConnection.send_packed_command, Link.script, Link.send = original, script, send
+        AbstractConnection.send_packed_command, Link.ask, Link.send = original, ask, send
 
 
 def replay(app, shapes: list, seed: int, each=None) -> None:

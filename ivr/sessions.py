@@ -171,7 +171,6 @@ class Link:
         self._conn = None
         self._pid = None
         self._pending = 0       # replies of sent writes, not read yet
-        self._scripts: dict[str, str] = {}
 
     @property
     def direct(self) -> bool:
@@ -210,19 +209,19 @@ class Link:
             self._reset()
         return attempt(self._connection())
 
-    def script(self, source: str, keys: list[str], args: list[str]):
-        """EVALSHA of a short Lua script (loaded on first use), and its answer."""
-        sha = self._scripts.get(source) or hashlib.sha1(source.encode()).hexdigest()
-        self._scripts[source] = sha
-
+    def ask(self, commands: list[tuple]) -> list:
+        """Send commands together and wait once for their replies (an error reply is
+        returned in its place, as redis-py's pipelines do)."""
         def attempt(conn):
-            conn.send_packed_command(conn.pack_command("EVALSHA", sha, len(keys), *keys, *args))
+            conn.send_packed_command(conn.pack_commands(commands))
             self._settle(conn)
-            try:
-                return conn.read_response()
-            except redis.exceptions.NoScriptError:
-                conn.send_packed_command(conn.pack_command("EVAL", source, len(keys), *keys, *args))
-                return conn.read_response()
+            replies = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            return replies
         try:
             return self._twice(attempt)
         except redis.RedisError:
@@ -263,7 +262,6 @@ class Store:
         self.client = client
         self.link = Link(client)
         self._secret = secret.encode()
-        self._read = None
         self._last = (None, "")          # the last number hashed, and its hash
 
     def hashed(self, number: str) -> str:
@@ -282,39 +280,40 @@ class Store:
     def sender_key(self, number: str, kind: str = "sms") -> str:
         return f"{PREFIX}:{{who:{self.hashed(number)}}}:{kind}"
 
-    # One command for a whole read (and the per-minute count): every key shares the
-    # sender's hash tag, so this runs on one Redis Cluster slot too.
-    _READ = """
-    local found = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-    if ARGV[1] == '1' then
-        redis.call('SET', KEYS[5], 0, 'EX', 60, 'NX')
-        found[5] = redis.call('INCR', KEYS[5])
-    end
-    return found
-    """
+    def _ask(self, commands: list[tuple]) -> list:
+        """Commands sent together, waited for once; an error reply raises."""
+        if self.link.direct:
+            replies = self.link.ask(commands)
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            replies = pipe.execute(raise_on_error=False)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
     def sender(self, number: str, count_message: bool = False) -> Sender:
-        """Everything kept about a number; with `count_message`, also count this message."""
+        """Everything kept about a number; with `count_message`, also count this message.
+        One round trip: every key shares the sender's hash tag (one Cluster slot too)."""
         keys = [self.sender_key(number, k) for k in ("sms", "lang", "optout", "sent", "rate")]
-        args = ["1" if count_message else "0"]
+        commands = [("MGET", *keys[:4])]
+        if count_message:
+            commands += [("SET", keys[4], 0, "EX", 60, "NX"), ("INCR", keys[4])]
         try:
-            if self.link.direct:
-                result = self.link.script(self._READ, keys, args)
-            else:
-                if self._read is None:
-                    self._read = self.client.register_script(self._READ)
-                result = self._read(keys=keys, args=args)
+            replies = self._ask(commands)
         except redis.RedisError as exc:
             log.warning("redis unavailable reading a sender: %s", type(exc).__name__)
             return Sender(available=False)
-        sms, lang, optout, sent = result[:4]
+        sms, lang, optout, sent = replies[0]
         try:
             sms = json.loads(sms) if sms else None
         except ValueError:
             sms = None
         return Sender(sms=sms if isinstance(sms, dict) else None,
                       lang=lang.decode() if lang else None, opted_out=bool(optout),
-                      recent=int(result[-1]) if count_message else 0,
+                      recent=int(replies[-1]) if count_message else 0,
                       sent_today=int(sent or 0))
 
     STATS_TTL = insight.STATS_TTL    # daily counters: long enough for a month's figures

@@ -153,8 +153,8 @@ def test_a_webhook_waits_on_redis_once_at_most_and_sends_its_write_without_waiti
 
     from ivr.sessions import Link
     waited, sent = [], []
-    script, send = Link.script, Link.send
-    monkeypatch.setattr(Link, "script", lambda self, *a, **k: waited.append(1) or script(self, *a, **k))
+    ask, send = Link.ask, Link.send
+    monkeypatch.setattr(Link, "ask", lambda self, *a, **k: waited.append(1) or ask(self, *a, **k))
     monkeypatch.setattr(Link, "send", lambda self, *a, **k: sent.append(1) or send(self, *a, **k))
     for through_pool in ("execute_command",):
         original = getattr(redis.Redis, through_pool)
