@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import hiredis
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -154,6 +155,12 @@ def _answers(client: redis.Redis) -> bool:
         return False
 
 
+def _packed(commands: list[tuple]) -> bytes:
+    """Commands in Redis's wire protocol, packed by hiredis (keys and values here are
+    str and int only, so redis-py's per-argument encoder has nothing to add)."""
+    return b"".join(hiredis.pack_command(command) for command in commands)
+
+
 class Link:
     """This worker's own connection for what a webhook asks of Redis: a read answered at
     once, and writes sent without waiting for their replies.
@@ -171,6 +178,18 @@ class Link:
         self._conn = None
         self._pid = None
         self._pending = 0       # replies of sent writes, not read yet
+
+    def close(self) -> None:
+        """Close this worker's connection (it opens again on the next use)."""
+        if self._conn is not None and self._pid == os.getpid():
+            self._reset()
+
+    def __del__(self):
+        # As redis-py's pools do: a link dropped with its app (tests build many) closes its socket.
+        try:
+            self.close()
+        except Exception:       # noqa: BLE001 - nothing to do at collection time
+            pass
 
     @property
     def direct(self) -> bool:
@@ -213,7 +232,7 @@ class Link:
         """Send commands together and wait once for their replies (an error reply is
         returned in its place, as redis-py's pipelines do)."""
         def attempt(conn):
-            conn.send_packed_command(conn.pack_commands(commands))
+            conn.send_packed_command([_packed(commands)])
             self._settle(conn)
             replies = []
             for _ in commands:
@@ -231,7 +250,7 @@ class Link:
     def send(self, commands: list[tuple]) -> None:
         """Send writes without waiting for their replies."""
         def attempt(conn):
-            conn.send_packed_command(conn.pack_commands(commands))
+            conn.send_packed_command([_packed(commands)])
             self._pending += len(commands)
         try:
             self._twice(attempt)
@@ -263,6 +282,9 @@ class Store:
         self.link = Link(client)
         self._secret = secret.encode()
         self._last = (None, "")          # the last number hashed, and its hash
+
+    def close(self) -> None:
+        self.link.close()
 
     def hashed(self, number: str) -> str:
         """The keyed hash that stands for a phone number: stable, not reversible without the key."""

@@ -40,9 +40,11 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(data_dir):
-    return create_app({"TWILIO_AUTH_TOKEN": TOKEN, "DATA_DIR": data_dir,
-                       "HASH_SECRET": "test-hash-secret", "TESTING": True,
-                       "STAFF_PASSWORD": STAFF_PASSWORD})
+    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "DATA_DIR": data_dir,
+                      "HASH_SECRET": "test-hash-secret", "TESTING": True,
+                      "STAFF_PASSWORD": STAFF_PASSWORD})
+    yield app
+    app.extensions["ivr.store"].close()
 
 
 @pytest.fixture(scope="session")

@@ -198,7 +198,8 @@ def test_the_link_reconnects_when_redis_drops_it(store):
     number = fresh_number()
     store.write([(store.sender_key(number, "lang"), "lt", 60)])
     assert store.sender(number).lang == "lt"
-    store.client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    link_id = store.link.ask([("CLIENT", "ID")])[0]
+    assert store.client.execute_command("CLIENT", "KILL", "ID", link_id) == 1
     assert store.sender(number).lang == "lt", "a dropped connection is opened again, once"
     assert store.write([(store.sender_key(number, "lang"), "pt", 60)])
     assert store.sender(number).lang == "pt"
