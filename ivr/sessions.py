@@ -221,12 +221,17 @@ class Link:
 
     def _twice(self, attempt):
         """Run `attempt(connection)`, once more on a fresh connection if the link broke
-        (Redis restarted, or the connection timed out while idle)."""
+        (Redis restarted, or the connection timed out while idle). A link that fails
+        twice is closed, so no half-read reply is left for the next request."""
         try:
+            try:
+                return attempt(self._connection())
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                self._reset()
             return attempt(self._connection())
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
+        except redis.RedisError:
             self._reset()
-        return attempt(self._connection())
+            raise
 
     def ask(self, commands: list[tuple]) -> list:
         """Send commands together and wait once for their replies (an error reply is
@@ -241,22 +246,14 @@ class Link:
                 except redis.ResponseError as exc:
                     replies.append(exc)
             return replies
-        try:
-            return self._twice(attempt)
-        except redis.RedisError:
-            self._reset()
-            raise
+        return self._twice(attempt)
 
     def send(self, commands: list[tuple]) -> None:
         """Send writes without waiting for their replies."""
         def attempt(conn):
             conn.send_packed_command([_packed(commands)])
             self._pending += len(commands)
-        try:
-            self._twice(attempt)
-        except redis.RedisError:
-            self._reset()
-            raise
+        self._twice(attempt)
 
 
 @dataclass(frozen=True)
