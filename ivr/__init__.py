@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -20,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .actions import Hangup, Say
 
     app = Flask(__name__)
+    app.request_class = web.WebhookRequest
     app.config.from_mapping(config_mod.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions.update({
         "ivr.line": line,
         "ivr.store": sessions.Store(client, secret),
-        "ivr.validator": RequestValidator(token),
+        "ivr.signature": web.Signature(token),
         "ivr.texter": texting.Texter(cfg),
         # Rendered once: answering an error must not depend on anything that can fail.
         "ivr.errors": {
