@@ -310,14 +310,26 @@ def danger_only(line: Line, lang: str) -> str:
 def for_sms(line: Line, lang: str, text: str) -> str:
     """Text as it is sent: English in plain GSM-7, a language marked `sms_gsm7` (Romanian)
     without its accents, the others as written (UCS-2)."""
-    if lang == "en":
+    return _as_sent(text, lang == "en", lang != "en" and line.languages[lang].sms_gsm7)
+
+
+def _as_sent(text: str, english: bool, unaccent: bool) -> str:
+    if english:
         return plain(text)
-    return unaccented(text) if line.languages[lang].sms_gsm7 else text
+    return unaccented(text) if unaccent else text
 
 
 def _fit(line: Line, state: SmsState, full: str) -> tuple[SmsState, str]:
     """Cut a reply to the segments a text may use; the rest waits for MORE."""
-    full = for_sms(line, state.lang, full)
-    suffix = for_sms(line, state.lang, _p(line, state.lang, "sms_more"))
-    now, rest = fit(full, PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2, suffix)
+    lang = state.lang
+    now, rest = _cut(full, lang == "en", lang != "en" and line.languages[lang].sms_gsm7,
+                     _p(line, lang, "sms_more"))
     return replace(state, more=rest), now
+
+
+@lru_cache(maxsize=1024)
+def _cut(full: str, english: bool, unaccent: bool, more: str) -> tuple[str, str]:
+    """A reply as sent and cut (now, rest). Replies are made of the catalogue's and the
+    prompts' words, never the sender's, so the same few hundred recur: cut once each."""
+    full, suffix = _as_sent(full, english, unaccent), _as_sent(more, english, unaccent)
+    return fit(full, PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2, suffix)
