@@ -47,7 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     apology = en.prompt("error", **line.numbers)
     app.extensions.update({
         "ivr.line": line,
-        "ivr.store": sessions.Store(client, secret),
+        "ivr.store": sessions.Store(client, secret, cfg["COUNTS_WAIT"]),
         "ivr.signature": web.Signature(token),
         "ivr.texter": texting.Texter(cfg),
         # Rendered once: answering an error must not depend on anything that can fail.

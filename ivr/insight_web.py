@@ -43,6 +43,7 @@ def _figures() -> insight.Figures:
     period = insight.Period.of(request.args.get("period", "week"), request.args.get("date"))
     titles, menus = _names()
     store = current_app.extensions["ivr.store"]
+    store.flush()           # this worker's own latest counts too
     return insight.read(store.client, period, titles, menus)
 
 

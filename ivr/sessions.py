@@ -20,6 +20,7 @@ import os
 import secrets
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from . import insight
+from .tally import WAIT, Tally
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,10 @@ def _answers(client: redis.Redis) -> bool:
         return False
 
 
+def _encoded(data) -> str:
+    return data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+
+
 def _packed(commands: list[tuple]) -> bytes:
     """Commands in Redis's wire protocol, packed by hiredis (keys and values here are
     str and int only, so redis-py's per-argument encoder has nothing to add)."""
@@ -165,24 +171,39 @@ class Link:
     """This worker's own connection for what a webhook asks of Redis: a read answered at
     once, and writes sent without waiting for their replies.
 
-    A webhook's write (the conversation, the call's place, the day's counters) goes out
-    before its answer does, and its replies are read when the connection is next used,
-    where they already wait: so a webhook waits on Redis at most once, for its read. One
-    connection keeps a worker's commands in order; a sync worker answers one request at a
-    time, so nothing else uses it meanwhile. Errors in a write are logged when read.
-    Redis Cluster (no single connection) goes through redis-py's pipelines instead.
+    A webhook's write (the conversation, the call's place) goes out before its answer
+    does, and its replies are read when the connection is next used, where they already
+    wait: so a webhook waits on Redis at most once, for its read. One connection keeps a
+    worker's commands in order; a sync worker answers one request at a time, and the lock
+    keeps the counters' sender (`ivr.tally`) from interleaving with it. Errors in a write
+    are logged when read. Redis Cluster (no single connection) goes through redis-py's
+    pipelines instead.
     """
 
     def __init__(self, client: redis.Redis):
         self.client = client
         self._conn = None
-        self._pid = None
+        self._pid = os.getpid()
+        self._lock = threading.RLock()   # a request and the tally's sender (`ivr.tally`)
         self._pending = 0       # replies of sent writes, not read yet
+
+    def _own(self) -> None:
+        if self._pid != os.getpid():
+            # After a fork: the parent's connection is not ours (and is left alone), nor
+            # its lock, which a thread the fork does not have may have held.
+            self._conn, self._pid, self._pending = None, os.getpid(), 0
+            self._lock = threading.RLock()
+
+    def _locked(self) -> threading.RLock:
+        self._own()
+        return self._lock
 
     def close(self) -> None:
         """Close this worker's connection (it opens again on the next use)."""
-        if self._conn is not None and self._pid == os.getpid():
-            self._reset()
+        if self._pid == os.getpid():
+            with self._locked():
+                if self._conn is not None:
+                    self._reset()
 
     def __del__(self):
         # As redis-py's pools do: a link dropped with its app (tests build many) closes its socket.
@@ -196,11 +217,12 @@ class Link:
         return hasattr(self.client, "connection_pool")
 
     def _connection(self):
-        if self._conn is None or self._pid != os.getpid():   # not the parent's, after a fork
+        self._own()
+        if self._conn is None:
             pool = self.client.connection_pool
             # No health-check PING: its reply would be read in place of a write's.
             self._conn = pool.connection_class(**{**pool.connection_kwargs, "health_check_interval": 0})
-            self._pid, self._pending = os.getpid(), 0
+            self._pending = 0
         if not self._conn.is_connected:
             self._conn.connect()          # as the pool does: a Sentinel's finds the master here
         return self._conn
@@ -246,14 +268,16 @@ class Link:
                 except redis.ResponseError as exc:
                     replies.append(exc)
             return replies
-        return self._twice(attempt)
+        with self._locked():
+            return self._twice(attempt)
 
     def send(self, commands: list[tuple]) -> None:
         """Send writes without waiting for their replies."""
         def attempt(conn):
             conn.send_packed_command([_packed(commands)])
             self._pending += len(commands)
-        self._twice(attempt)
+        with self._locked():
+            self._twice(attempt)
 
 
 @dataclass(frozen=True)
@@ -274,13 +298,26 @@ class Store:
     Redis Cluster slot and are read together in one pipelined round trip.
     """
 
-    def __init__(self, client: redis.Redis, secret: str):
+    def __init__(self, client: redis.Redis, secret: str, wait: float = WAIT):
         self.client = client
         self.link = Link(client)
+        # The day's counters: added up, and sent about once a second (`ivr.tally`).
+        self.later = Tally(self._send, wait)
         self._secret = secret.encode()
         self._last = (None, "")          # the last number hashed, and its hash
 
+    def flush(self) -> None:
+        """Send the counters this process still holds, and wait until Redis has them:
+        before this process reads the figures."""
+        commands = self.later.take()
+        if commands:
+            try:
+                self._ask(commands)
+            except redis.RedisError as exc:
+                log.warning("redis unavailable: %d counts not sent (%s)", len(commands), type(exc).__name__)
+
     def close(self) -> None:
+        self.later.flush()
         self.link.close()
 
     def hashed(self, number: str) -> str:
@@ -342,53 +379,52 @@ class Store:
         """Today's counters (UTC): counts only, never a number or a message."""
         return f"{PREFIX}:stats:{day or time.strftime('%Y-%m-%d', time.gmtime())}"
 
-    def _count(self, counts) -> list[tuple]:
+    def _count(self, counts) -> None:
         """Counters ("sms:pl:model", or ("call:en:calls", -1)) into today's hash."""
-        if not counts:
-            return []
-        key = self.stats_key()
-        out = []
+        key = self.stats_key() if counts else ""
         for what in counts:
             name, by = (what, 1) if isinstance(what, str) else what
-            out.append(("HINCRBY", key, name, by))
-        return out + [("EXPIRE", key, self.STATS_TTL)]
+            self.later.count(key, name, by, self.STATS_TTL)
 
-    def _phrase(self, words: str, number: str) -> list[tuple]:
+    def _phrase(self, words: str, number: str) -> None:
         """The scrubbed words of a text that found nothing, and its sender's keyed hash in
         that phrase's HyperLogLog (a count of different senders, not a list of them)."""
         day = time.strftime('%Y-%m-%d', time.gmtime())
-        phrases, senders = insight.phrases_key(day), insight.senders_key(day, words)
-        return [("HINCRBY", phrases, words, 1), ("EXPIRE", phrases, insight.PHRASES_TTL),
-                ("PFADD", senders, self.hashed(number)), ("EXPIRE", senders, insight.PHRASES_TTL)]
+        self.later.count(insight.phrases_key(day), words, 1, insight.PHRASES_TTL)
+        self.later.add(insight.senders_key(day, words), self.hashed(number), insight.PHRASES_TTL)
+
+    def _send(self, commands: list[tuple]) -> None:
+        """Writes, without waiting for Redis (see `Link`); raises when it is unavailable."""
+        if self.link.direct:
+            self.link.send(commands)
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            pipe.execute()
 
     def write(self, saves: list[tuple[str, object, int]], counts=(),
               phrase: tuple[str, str] | None = None, deletes=()) -> bool:
-        """Documents (dicts as JSON, strings as they are) with their TTLs, counters for
-        what was answered, a text's scrubbed phrase with its sender (`(words, number)`),
-        and keys to delete: sent together, without waiting for Redis (see `Link`)."""
-        commands = []
-        for key, data, ttl in saves:
-            value = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-            commands.append(("SET", key, value, "EX", max(1, int(ttl))))
-        commands += self._count(counts)
+        """Documents (dicts as JSON, strings as they are) with their TTLs, and keys to
+        delete: sent now, without waiting for Redis (see `Link`), since the next request
+        may depend on them. Counters for what was answered, and a text's scrubbed phrase
+        with its sender (`(words, number)`), which no answer depends on: kept in the
+        worker, added up, and sent within about a second (`ivr.tally`)."""
+        self._count(counts)
         if phrase and phrase[0]:
-            commands += self._phrase(*phrase)
+            self._phrase(*phrase)
+        commands = [("SET", key, _encoded(data), "EX", max(1, int(ttl))) for key, data, ttl in saves]
         if deletes:
             commands.append(("DEL", *deletes))
-        if not commands:
-            return True
-        try:
-            if self.link.direct:
-                self.link.send(commands)
-            else:
-                pipe = self.client.pipeline(transaction=False)
-                for command in commands:
-                    pipe.execute_command(*command)
-                pipe.execute()
-            return True
-        except redis.RedisError as exc:
-            log.warning("redis unavailable on write: %s", type(exc).__name__)
-            return False
+        ok = True
+        if commands:
+            try:
+                self._send(commands)
+            except redis.RedisError as exc:
+                log.warning("redis unavailable on write: %s", type(exc).__name__)
+                ok = False
+        self.later.flush(only_if_due=True)
+        return ok
 
     def allow_danger(self, number: str, per_minute: int, counted: str) -> bool:
         """Whether one more danger reply may go to this sender this minute (its own cap,
@@ -398,9 +434,8 @@ class Store:
             pipe = self.client.pipeline(transaction=False)
             pipe.set(key, 0, ex=60, nx=True)
             pipe.incr(key)
-            for command in self._count([counted]):
-                pipe.execute_command(*command)
             sent = pipe.execute()[1]
+            self._count([counted])
         except redis.RedisError as exc:
             log.warning("redis unavailable counting a danger reply: %s", type(exc).__name__)
             return True
@@ -408,6 +443,7 @@ class Store:
 
     def counts(self, day: str | None = None) -> dict[str, int]:
         """A day's counters, for reports and tests."""
+        self.flush()
         try:
             raw = self.client.hgetall(self.stats_key(day))
         except redis.RedisError:

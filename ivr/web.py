@@ -251,7 +251,7 @@ def _finish_call(line, store, state, actions, base, counted=(), saves=()):
     sid = field("CallSid")
     if sid or counted or saves:
         saves = [*saves, *([(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])] if sid else [])]
-        store.write(saves, counted)      # one pipelined round trip
+        store.write(saves, counted)      # sent without waiting; the counts within a second
     return xml(twiml.voice(actions, line.languages, base + _step_url(state)))
 
 

@@ -23,6 +23,7 @@ STAFF = {"Authorization": "Basic " + base64.b64encode(f"staff:{STAFF_PASSWORD}".
 def figures(store, line, kind="day"):
     cat = line.catalogue
     titles = {sid: s.title for sid, s in cat.services.items()}
+    store.flush()       # the counts this process has not sent yet (`ivr.tally`)
     return insight.read(store.client, insight.Period.of(kind, None), titles, {})
 
 
@@ -149,6 +150,7 @@ def test_a_caller_who_hangs_up_is_counted_at_the_menu_where_they_gave_up(transpo
     period = insight.Period.of("day", None)
 
     def gave_up():
+        store.flush()
         f = insight.read(store.client, period, {}, menus)
         return {r["menu"]: r["calls"] for r in f.hangups}
 
