@@ -186,7 +186,14 @@ def safety(args) -> int:
 
     directory = config.from_environment()["CATALOGUE_DIR"] / "emergency"
     if args.action == "train":
-        from .safety import corpus
+        from .safety import MODEL_FILE, Model, corpus
+        try:
+            if (directory / MODEL_FILE).exists():
+                Model.load(directory / MODEL_FILE)
+        except ValueError:
+            # Made for other features: the line cannot load it to list its words, and
+            # this command is about to make it anew.
+            (directory / MODEL_FILE).unlink()
         corpus.write_catalogue(directory, catalogue_words())
         try:
             model = safety_train.train(directory)

@@ -73,7 +73,9 @@ def capacity(gsm7: bool, parts: int) -> int:
     return single if parts == 1 else multi * parts
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:\u061f\u06d4\u0964])\s+|\n")
+# After a sentence's end, but not after a short abbreviation ("np.", "e.g.", "ex."): a
+# cut there would leave "Text a topic, e.g." and nothing else.
+_SENTENCE_END = re.compile(r"(?<!\b\w\.)(?<!\b\w\w\.)(?<=[.!?;:\u061f\u06d4\u0964])\s+|\n")
 
 
 def fit(text: str, parts: int, suffix: str) -> tuple[str, str]:

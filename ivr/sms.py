@@ -280,6 +280,10 @@ def answer(state: SmsState, message: str, line: Line, started: bool = False,
     else:
         # A message about danger is answered in the language the danger was written in.
         state, body, found = _body(line, state, text, keep_lang=decision.danger)
+    if found == "help":
+        # HELP alone is how a frightened person writes as often as how someone asks what
+        # the line does: either way the reply starts with the 999 line.
+        emergency = True
     if emergency and not found:
         found = "emergency"
     if not body and not emergency:

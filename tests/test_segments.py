@@ -38,6 +38,13 @@ def test_a_long_text_is_cut_at_a_sentence_with_more():
     assert (now.split("\n")[0] + " " + rest).split() == text.split()
 
 
+def test_a_text_is_not_cut_after_an_abbreviation():
+    text = "Call 999 now. Text a topic, e.g. FRAUD or KNIFE BIN" + ", or another" * 20 + "."
+    now, rest = fit(text, 1, "Reply MORE")
+    assert now == "Call 999 now.\nReply MORE"
+    assert rest.startswith("Text a topic, e.g. FRAUD")
+
+
 @given(st.text(max_size=1200), st.integers(min_value=1, max_value=4))
 def test_fit_always_fits_and_loses_nothing(text, parts):
     now, rest = fit(text, parts, "Reply MORE for the rest.")

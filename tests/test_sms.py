@@ -1,6 +1,8 @@
 """Texting the line: keywords, sentences, MENU, numbers, MORE, HELP, emergencies first."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ivr import segments, signpost
@@ -153,10 +155,23 @@ def test_a_latin_text_is_read_only_by_languages_written_in_latin(line, message):
 
 @pytest.mark.parametrize("message", [
     "knife", "knife bin", "where can I hand in a knife", "bleed kit", "firearms licence",
-    "fraud", "my drink was spiked last month", "HELP", "menu",
+    "fraud", "my drink was spiked last month", "menu",
 ])
 def test_asking_about_a_service_is_not_an_emergency(texter, message):
     assert "In danger now" not in texter(message)
+
+
+def test_help_alone_gets_the_999_line_then_how_the_line_works_in_every_language(line):
+    """A frightened person types HELP as often as someone asking what the line does."""
+    from ivr import sms
+    for lang in line.offered:
+        texts = line.texts[lang]
+        for word in ("HELP!", texts.prompt("sms_words_help").split(",")[-1]):
+            answer = sms.answer(sms.SmsState(lang=lang), word, line)
+            first = sms.for_sms(line, lang, texts.prompt("sms_emergency", **line.numbers))
+            help_start = re.split(r"[.\u0964]", sms.for_sms(line, lang, texts.prompt("sms_help", **line.numbers)))[0]
+            assert answer.text.startswith(first.splitlines()[0][:40]), (lang, word, answer.text[:80])
+            assert help_start in answer.text, (lang, word)
 
 
 def test_every_english_signpost_fits_in_two_gsm7_segments(line):

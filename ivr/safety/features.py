@@ -18,7 +18,7 @@ import math
 import zlib
 from functools import lru_cache
 
-VERSION = 2          # change when the features change: the shipped model is then stale
+VERSION = 3          # change when the features change: the shipped model is then stale
 MIN_N, MAX_N = 2, 5
 MAX_WORD = 40        # characters of one word used (a run of letters longer than this is noise)
 WORD_WEIGHT = 2.0

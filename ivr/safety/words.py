@@ -14,9 +14,17 @@ from pathlib import Path
 from ..catalogue import read_yaml
 from ..text import fold
 
+# Three or more of one letter in a row, as panic stretches a word. (Romanian "copiii"
+# becomes "copi" too: phrases are read the same way, so it still matches itself.)
+_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def _folded(text: str) -> str:
+    return _STRETCHED.sub(r"\1", fold(text))
+
 
 def _phrases(rows) -> frozenset[tuple[str, ...]]:
-    return frozenset(tuple(fold(str(r)).split()) for r in rows or () if fold(str(r)))
+    return frozenset(tuple(_folded(str(r)).split()) for r in rows or () if _folded(str(r)))
 
 
 @dataclass(frozen=True)
@@ -75,10 +83,11 @@ class WordLists:
         return cls(rules, frozenset(accented))
 
     def words(self, text: str) -> list[str]:
-        """The message as folded words, with accent-distinguished words kept apart."""
+        """The message as folded words, with accent-distinguished words kept apart, and a
+        letter stretched by panic ("heeelp", "AJUTOOOR") written once."""
         if self._accented is not None and not text.isascii():
             text = self._accented.sub(r"\g<1>0", unicodedata.normalize("NFC", text).casefold())
-        return fold(text).split()
+        return _folded(text).split()
 
     def _found(self, words: list[str], name: str, phrases) -> list[tuple[int, int]]:
         """(start, length) of every run of `words` in `phrases`, longest first at each start."""
