@@ -159,8 +159,10 @@ def sent(line, code, text: str) -> str:
 
 def answers_with(line, code, keyword, reply, title) -> bool:
     """A keyword texted alone asks for its signpost: the reply starts with it (after how
-    999 works, when the keyword names 999: "aplikacja 999 bsl")."""
-    if "999" in keyword.split():
+    999 works, when the keyword names 999, "aplikacja 999 bsl", or reads as danger now,
+    "dingo vaikas": a child has gone missing)."""
+    from ivr import sms
+    if "999" in keyword.split() or sms.assess(line, code, keyword).danger:
         guidance = sent(line, code, line.texts[code].prompt("sms_emergency", **line.numbers))
         if not reply.startswith(guidance + "\n"):
             return False
@@ -175,6 +177,19 @@ def test_every_service_answers_two_of_its_keywords_by_sms_in_each_language(trans
     reply = send_text(transport, keyword, sender=number)
     title = signpost.title(line.texts[code], line.catalogue.services[service_id])
     assert answers_with(line, code, keyword, reply, title), (keyword, reply[:80])
+
+
+@pytest.mark.parametrize("code", LANGS)
+def test_hardly_any_keyword_texted_alone_is_read_as_danger(line, code):
+    """Keywords ask for signposts: the few that read as danger now lead with 999 (see
+    `answers_with`), and they must stay few."""
+    from ivr import sms
+    texts = line.texts[code]
+    words = [w for svc in line.catalogue.services.values()
+             for w in texts.words(svc.id, "keywords", svc.keywords) + texts.words(svc.id, "synonyms", svc.synonyms)
+             if "999" not in w.split()]
+    danger = [w for w in words if sms.assess(line, code, w).danger]
+    assert len(danger) <= len(words) // 100, danger
 
 
 @pytest.mark.parametrize("code", LANGS)

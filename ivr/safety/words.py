@@ -36,6 +36,7 @@ class Rules:
     present: frozenset
     hedges: frozenset = frozenset()   # "last year", "what should I do if": not now, not here
     now: frozenset = frozenset()      # "now", "again", "outside": the hedge does not hold
+    alone: frozenset = frozenset()    # "police!", "ambulance": danger when the whole message
 
 
 class WordLists:
@@ -54,6 +55,10 @@ class WordLists:
         self._signposts = frozenset().union(*(r.signposts for r in rules.values()))
         self._hedges = frozenset().union(*(r.hedges for r in rules.values()))
         self._now = frozenset().union(*(r.now for r in rules.values()))
+        self._alone: dict[tuple[str, ...], set[str]] = {}
+        for lang, r in rules.items():
+            for phrase in r.alone:
+                self._alone.setdefault(phrase, set()).add(lang)
         # phrase -> [(language, kind)], for one probe per run of words
         self._index: dict[tuple[str, ...], list[tuple[str, str]]] = {}
         for lang, r in rules.items():
@@ -76,7 +81,8 @@ class WordLists:
         for path in sorted(Path(directory).glob("*.yaml")):
             r = read_yaml(path) or {}
             rules[path.stem] = Rules(*(_phrases(r.get(part)) for part in
-                                       ("signposts", "phrases", "threats", "present", "hedges", "now")))
+                                       ("signposts", "phrases", "threats", "present", "hedges", "now",
+                                        "alone")))
             accented |= {unicodedata.normalize("NFC", str(w)).casefold() for w in r.get("accented") or ()}
         if "en" not in rules:
             raise ValueError(f"{directory}: no en.yaml of emergency words")
@@ -129,6 +135,9 @@ class WordLists:
         words = self.words(text or "")
         if not words:
             return None
+        bare = self._alone.get(tuple(words))
+        if bare:
+            return next(c for c in self._order.get(first, self._order["en"]) if c in bare), " ".join(words)
         left, _ = self._strip(words, "signposts", self._signposts)
         if self._hedges:
             unhedged, hedged = self._strip(left, "hedges", self._hedges)
