@@ -107,3 +107,14 @@ def test_every_decision_is_counted_and_no_text_is_kept(transport, store, line):
         assert all(part in ids or part in ("service", "category", "main", "lang", "choice")
                    for part in rest), k
     assert store.client.ttl(store.stats_key()) > 0
+
+
+@pytest.mark.parametrize("text", ["POLICE!!!", "ambulance", "policja", "الشرطة", "sos"])
+def test_a_bare_cry_as_the_whole_text_gets_999_first(transport, line, text):
+    reply = send_text(transport, text, sender=fresh_number())
+    assert "999" in reply.splitlines()[0], (text, reply[:80])
+
+
+def test_the_same_word_inside_an_ordinary_question_is_not_a_cry(transport):
+    reply = send_text(transport, "police station opening hours", sender=fresh_number())
+    assert "In danger now" not in reply
