@@ -93,9 +93,7 @@ def fit(text: str, parts: int, suffix: str) -> tuple[str, str]:
     size = [0]
     for ch in text:
         size.append(size[-1] + ((2 if ch in _EXT else 1) if gsm else len(ch.encode("utf-16-le")) // 2))
-    # Not right after a heading ("Honour-based abuse:"): a title sent without what it
-    # introduces tells the reader nothing; it waits for MORE with the rest.
-    sentence_cuts = [m.start() for m in _SENTENCE_END.finditer(text) if text[m.start() - 1] != ":"]
+    sentence_cuts = [m.start() for m in _SENTENCE_END.finditer(text)]
     word_cuts = [m.start() for m in re.finditer(r"\s+", text)]
     cut = 0
     for cuts in (sentence_cuts, word_cuts):

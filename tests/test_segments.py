@@ -45,13 +45,6 @@ def test_a_text_is_not_cut_after_an_abbreviation():
     assert rest.startswith("Text a topic, e.g. FRAUD")
 
 
-def test_a_heading_is_not_sent_without_what_it_introduces():
-    text = "Call 999 now.\nHonour-based abuse:\nWorried about forced marriage" + ", or abuse" * 20 + "?"
-    now, rest = fit(text, 1, "Reply MORE")
-    assert now == "Call 999 now.\nReply MORE"
-    assert rest.startswith("Honour-based abuse:")
-
-
 @given(st.text(max_size=1200), st.integers(min_value=1, max_value=4))
 def test_fit_always_fits_and_loses_nothing(text, parts):
     now, rest = fit(text, parts, "Reply MORE for the rest.")
