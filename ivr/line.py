@@ -85,7 +85,8 @@ def _forms(locales_dir: Path, code: str) -> dict[str, str]:
 def _matcher(cat: Catalogue, texts: Texts, languages, offered, forms: dict[str, str]) -> LanguageMatcher:
     """One language's index: its keywords, synonyms, command words and language names.
     (English words are found through the English matcher, tried next: see `match`.)"""
-    m = LanguageMatcher(forms, texts.language.stopwords)
+    common = frozenset(w for code in offered for w in languages[code].stopwords)
+    m = LanguageMatcher(forms, texts.language.stopwords, common)
     for svc in cat.services.values():
         m.add_topic(signpost.title(texts, svc), svc.id)
         for word in texts.words(svc.id, "keywords", svc.keywords):

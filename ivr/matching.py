@@ -47,8 +47,11 @@ def _max_edits(word: str) -> int:
 class Matcher:
     """Phrases -> targets, for one language."""
 
-    def __init__(self, forms: dict[str, str] | None = None, typos: bool = True):
+    def __init__(self, forms: dict[str, str] | None = None, typos: bool = True,
+                 stopwords: frozenset[str] = frozenset(), literal: frozenset[str] = frozenset()):
         self._forms = forms or {}       # folded inflected form -> folded base form
+        self._stop = stopwords          # never a loose word ("my", "się"): they say nothing
+        self._literal = stopwords | literal   # never a typo: "what" is not "chat"
         self._typos = typos             # keep a typo index (the exact-words view needs none)
         self._phrases: dict[tuple[str, ...], list[tuple[Target, float, int]]] = {}
         self._vocab: set[str] = set()
@@ -71,7 +74,7 @@ class Matcher:
         self._phrases.setdefault(words, []).append((target, weight, self._order))
         if target.kind in ("service", "category"):
             for w in words:
-                if len(w) >= 3:
+                if len(w) >= 3 and w not in self._stop:
                     self._bag.setdefault(w, {})[target] = weight
         if target.kind == "service":
             self.add_topic(phrase, target.id)
@@ -90,7 +93,7 @@ class Matcher:
 
     def _correct(self, word: str) -> str:
         """The vocabulary word a typo most likely meant, or the word itself."""
-        if word in self._vocab or word in self._forms or _max_edits(word) == 0:
+        if word in self._vocab or word in self._forms or word in self._literal or _max_edits(word) == 0:
             return word
         limit = _max_edits(word)
         # A word and a typo of it share a one-deletion form (or one is the other's).
@@ -173,10 +176,16 @@ class LanguageMatcher:
     inflected forms (from forms.json), then typos. Exact words win, so a lemmatizer's
     guess never overrides a keyword a translator chose and checked."""
 
-    def __init__(self, forms: dict[str, str], stopwords: frozenset[str] = frozenset()):
-        self.inflected = Matcher(forms) if forms else None
-        self.exact = Matcher(typos=self.inflected is None)
+    def __init__(self, forms: dict[str, str], stopwords: frozenset[str] = frozenset(),
+                 common: frozenset[str] = frozenset()):
+        """`stopwords`: this language's; `common`: every offered language's, which are
+        never read as typos of this language's words (an English "what" is not a Romanian
+        "chat" when every language reads a first text)."""
         self.stopwords = frozenset(fold(w) for w in stopwords)   # never a topic on their own
+        base = self.stopwords | {forms.get(w, w) for w in self.stopwords}
+        literal = frozenset(fold(w) for w in common)
+        self.inflected = Matcher(forms, stopwords=base, literal=literal) if forms else None
+        self.exact = Matcher(typos=self.inflected is None, stopwords=base, literal=literal)
         self._exactly: dict[frozenset[str], dict[str, Target]] = {}
 
     def exactly(self, folded: str, kinds: frozenset[str]) -> Target | None:
@@ -250,12 +259,13 @@ class LanguageMatcher:
             if view is not None:
                 view.add_topic(phrase, service_id)
 
-    def match(self, text: str, kinds: set[str] | None = None, fuzzy: bool = True) -> Match | None:
+    def match(self, text: str, kinds: set[str] | None = None, fuzzy: bool = True,
+              typos: bool = True) -> Match | None:
         """With `fuzzy` off, only whole phrases as written; on, also loose sentences, other
-        forms of a word and typos."""
+        forms of a word and (unless `typos` is off) typos."""
         views = [self.exact] + ([self.inflected] if self.inflected else [])
         for view in views:
             found = view.match(text, kinds, typos=False, loose=fuzzy)
             if found is not None:
                 return found
-        return views[-1].match(text, kinds, typos=True, loose=True) if fuzzy else None
+        return views[-1].match(text, kinds, typos=True, loose=True) if fuzzy and typos else None

@@ -18,3 +18,20 @@ def test_a_whole_message_lookup_finds_what_an_exact_match_of_all_of_it_finds(lin
                 assert m.exactly(message, kinds) == expected, (code, message)
                 checked += 1
     assert checked > 10_000
+
+
+def test_a_language_s_stopwords_are_never_loose_words_shared_with_a_service():
+    """Two loose words shared with a service's phrases find it; "my" and "me" say nothing,
+    so "sotul meu ma bate" (my husband is beating me) does not find a bus named Beat."""
+    from ivr.matching import LanguageMatcher, Target
+    m = LanguageMatcher({}, stopwords=frozenset({"meu", "ma"}))
+    m.add("beat bus meu cartier ma", Target("service", "beat-bus"))
+    m.freeze()
+    assert m.match("sotul meu ma bate", {"service"}) is None
+    assert m.match("beat cartier azi", {"service"}).target.id == "beat-bus"
+
+
+def test_no_offered_language_finds_a_service_from_its_stopwords_alone(line):
+    for code, m in line.matchers.items():
+        words = " ".join(sorted(m.stopwords))
+        assert m.match(words, {"service", "category"}) is None, code
