@@ -109,9 +109,10 @@ def is_command(line: Line, lang: str, message: str) -> bool:
     return bool(folded) and _command(line, line.language_of(lang), folded) is not None
 
 
-def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tuple[SmsState, str, str]:
+def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple[SmsState, str, str]:
     """Everything after the emergency line: (new state, reply text, what was found: a
-    service "service:<id>", a listing, a command, or "" for nothing)."""
+    service "service:<id>", a listing, a command, or "" for nothing). A message read as
+    `danger` keeps its own language and gets only a signpost it names."""
     lang = state.lang
     folded = fold(text)
     command = _command(line, lang, folded) if folded else None
@@ -140,18 +141,24 @@ def _body(line: Line, state: SmsState, text: str, keep_lang: bool = False) -> tu
         state = replace(state, lang=named, more="")
         return state, _p(line, named, "sms_language_set") + "\n" + _p(line, named, "sms_help"), "language"
     found, found_lang = _find(line, lang, text)
-    lang = lang if keep_lang else found_lang
+    lang = lang if danger else found_lang
+    if danger and found is not None and not found.exact:
+        # After the 999 line, a signpost only for what the message names: a guess from
+        # loose words ("my husband is beating me" -> Beat Bus) would read as not listening.
+        found = None
     if found is None:
         services, topic_lang = _topic(line, state.lang, text)
+        if services and danger and len(services) > 1 and len(folded.split()) > 1:
+            services = []      # nor a numbered choice of guesses at a sentence ("cuțit" alone may have one)
         if services:
             # An everyday word ("knife", "pies"): its service, or a short numbered choice.
-            state = replace(state, lang=state.lang if keep_lang else topic_lang, more="")
+            state = replace(state, lang=state.lang if danger else topic_lang, more="")
             if len(services) == 1:
                 return state, line.sms(state.lang, services[0]), f"service:{services[0]}"
             listing = "choice:" + ",".join(services)
             return replace(state, listing=listing), _listing(line, state.lang, listing), "choice"
         # Nothing matched: answer at least in the message's own script's language.
-        guessed = line.scripts.get(script_of(text)) if not keep_lang else None
+        guessed = line.scripts.get(script_of(text)) if not danger else None
         return replace(state, lang=guessed or state.lang, more=""), "", ""
     state = replace(state, lang=lang)
     kind, target = found.target.kind, found.target.id
@@ -174,10 +181,11 @@ def _find(line: Line, lang: str, text: str):
     language of the message.
 
     A message that is exactly a keyword or synonym of some language settles both at once
-    ("czat" is Polish, not a misspelt English "chat"). Otherwise the conversation's own
-    language reads it (typos and loose words allowed), and when it finds no keyword in
-    it, every language does and the best reading wins. English words in another
-    language's conversation keep that language.
+    ("czat" is Polish, not a misspelt English "chat"). Otherwise a keyword found as
+    written wins before one found by correcting a typo ("frauda" is Romanian, not a
+    misspelt English "fraud"): first in the conversation's own language, then in any;
+    and when no keyword is found at all, the best loose reading of any language wins.
+    English words in another language's conversation keep that language.
     """
     kinds = {"service", "category"}
     order = line.readers(lang, text)
@@ -186,13 +194,22 @@ def _find(line: Line, lang: str, text: str):
     for code in order:
         if code in whole:
             return Match(whole[code], 1.0, folded), lang if code == "en" else code
-    best, best_code = line.matchers[lang].match(text, kinds), lang
-    if best is not None and best.exact:
-        return best, lang
-    for code in order[1:]:
-        found = line.matchers[code].match(text, kinds)
-        if found is not None and (best is None or found.score > best.score):
-            best, best_code = found, code
+    best, best_code = None, lang
+    for typos in (False, True):
+        exact = None
+        for code in order:
+            found = line.matchers[code].match(text, kinds, typos=typos)
+            if found is None:
+                continue
+            if found.exact and code == lang:
+                return found, lang
+            if found.exact and (exact is None or found.score > exact[0].score):
+                exact = (found, code)
+            if best is None or found.score > best.score:
+                best, best_code = found, code
+        if exact is not None:
+            best, best_code = exact
+            break
     return best, lang if best_code == "en" else best_code
 
 
@@ -279,7 +296,7 @@ def answer(state: SmsState, message: str, line: Line, started: bool = False,
         state, body, found = replace(state, more=""), _p(line, state.lang, "sms_started"), "started"
     else:
         # A message about danger is answered in the language the danger was written in.
-        state, body, found = _body(line, state, text, keep_lang=decision.danger)
+        state, body, found = _body(line, state, text, danger=decision.danger)
     if found == "help":
         # HELP alone is how a frightened person writes as often as how someone asks what
         # the line does: either way the reply starts with the 999 line.

@@ -130,6 +130,22 @@ def test_an_emergency_that_names_a_service_gets_999_first_then_the_signpost(text
         assert reply.index("999") < reply.index(title_of(line, service_id))
 
 
+@pytest.mark.parametrize("lang, message", [
+    ("ro", "sotul meu ma bate"),             # my husband is beating me (not the Beat Bus)
+    ("pa", "ਮੇਰਾ ਪਤੀ ਮੈਨੂੰ ਮਾਰ ਰਿਹਾ ਹੈ"),     # the same
+    ("lt", "vyras mane muša"),               # the same (not a numbered choice of guesses)
+    ("en", "my husband is beating me"),
+])
+def test_danger_in_loose_words_gets_999_then_the_menu_not_a_guessed_signpost(line, lang, message):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(lang=lang), message, line, first_contact=True)
+    texts = line.texts[lang]
+    first = sms.for_sms(line, lang, texts.prompt("sms_emergency", **line.numbers))
+    hint = sms.for_sms(line, lang, texts.prompt("sms_menu_hint"))
+    assert answer.text == first + "\n" + hint, answer.text
+    assert answer.found == "emergency"
+
+
 @pytest.mark.parametrize("message", ["999 SMS", " 999 sms", "can I text 999?", "sms 999", "999 bsl"])
 def test_a_text_that_names_999_hears_how_999_works_first_then_its_answer_in_english(texter, line, message):
     reply = texter(message)
