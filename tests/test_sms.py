@@ -244,3 +244,14 @@ def test_a_first_text_the_line_cannot_read_says_how_to_get_an_interpreter(transp
     reply = send_text(transport, "Labdien, kur ir tuvākā policijas iecirknis?", sender=fresh_number())
     assert reply.startswith("Sorry, we could not find that.")
     assert "interpreter" in reply and "help" in reply and "LANG" in reply
+
+
+@pytest.mark.parametrize("message, lang, service_id", [
+    ("frauda pe internet", "ro", "action-fraud"),      # a Romanian word, not a misspelt "fraud"
+    ("what do i do about a lost dog", "en", "nuisance-abandoned-animals"),   # "what" is not "chat"
+])
+def test_a_first_text_is_read_as_written_before_any_typo_is_guessed(line, message, lang, service_id):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    assert answer.found == f"service:{service_id}", answer.found
+    assert answer.state.lang == lang
