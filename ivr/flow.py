@@ -397,7 +397,15 @@ def _heard(line: Line, state: CallState, said: str, texting=None) -> tuple[CallS
         found = line.match(state.lang, said, {"language"})
         if found:
             return _choose_language(line, state, found.target.id)
-        return _miss(line, state, silent=False)
+        # The menu listens in English: a topic said there ("fraud") chooses English and
+        # is answered at once, rather than heard as a wrong answer.
+        found = line.match("en", said, {"service", "category"})
+        if found is None:
+            return _miss(line, state, silent=False)
+        state = replace(state, lang="en")
+        if found.target.kind == "service":
+            return _enter_service(line, state, found.target.id)
+        return _enter_menu(line, state, "category", found.target.id)
     found = line.match(state.lang, said, {"command", "service", "category", "language"})
     if found is None:
         services = line.topic(state.lang, said)

@@ -67,3 +67,18 @@ def test_a_page_past_the_end_is_not_a_crash(line):
     state = CallState(node="category", category="victim-support", page=7)
     _, actions = step(state, Event("digits", "1"), line)
     assert actions
+
+
+def test_a_topic_said_at_the_language_menu_is_answered_in_english(line):
+    state, _ = start(line, Event("start"))
+    assert state.node == "lang"
+    state, actions = step(state, Event("speech", "I want to report a scam"), line)
+    assert (state.node, state.service, state.lang) == ("service", "action-fraud", "en")
+    assert spoken(actions)[0].startswith("Action Fraud")
+
+
+def test_danger_said_at_the_language_menu_still_gets_999_first(line):
+    state, _ = start(line, Event("start"))
+    state, actions = step(state, Event("speech", "help someone is stabbing my brother"), line)
+    assert "999" in spoken(actions)[0]
+    assert state.node == "lang"
