@@ -23,7 +23,7 @@ from .text import fold, script_of, scripts_in
 log = logging.getLogger(__name__)
 
 COMMANDS = ("repeat", "back", "more", "emergency", "main", "goodbye", "slower", "text")
-SMS_COMMANDS = ("menu", "more", "help", "lang")   # STOP/START: `opt_words`, checked first
+SMS_COMMANDS = ("menu", "more", "help", "lang", "hello")   # STOP/START: `opt_words`, checked first
 
 
 @dataclass

@@ -83,6 +83,16 @@ def _command(line: Line, lang: str, folded: str) -> str | None:
     return None
 
 
+def _greeting(line: Line, folded: str) -> str | None:
+    """The language of a message that is nothing but a greeting or thanks, in any
+    offered language (a first text has no language yet)."""
+    for code in line.offered:
+        found = line.matchers[code].exactly(folded, SMS)
+        if found is not None and found.id == "hello":
+            return code
+    return None
+
+
 def assess(line: Line, lang: str, message: str) -> Decision:
     """Is the sender in danger now? Every message is read for it, all of it: a command word
     alone by the word lists, a catalogue keyword alone by the model, anything else by both."""
@@ -125,6 +135,11 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
         return replace(state, listing="menu", more=""), _listing(line, lang, "menu"), "menu"
     if command == "help":
         return replace(state, more=""), _p(line, lang, "sms_help"), "help"
+    greeted = "en" if command == "hello" else (_greeting(line, folded) if command is None else None)
+    if greeted:
+        # "hi", "dzięki", "شكرا": how the line works, in the greeting's language.
+        lang = lang if danger or greeted == "en" else greeted
+        return replace(state, lang=lang, more=""), _p(line, lang, "sms_help"), "hello"
     if command == "lang":
         names = [line.languages[c].native for c in line.offered]
         return replace(state, more=""), "\n".join([_p(line, lang, "sms_languages")] + names), "lang"

@@ -255,3 +255,18 @@ def test_a_first_text_is_read_as_written_before_any_typo_is_guessed(line, messag
     answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
     assert answer.found == f"service:{service_id}", answer.found
     assert answer.state.lang == lang
+
+
+@pytest.mark.parametrize("message, lang", [
+    ("hi", "en"), ("Thanks!", "en"), ("cześć", "pl"), ("mulțumesc", "ro"), ("ačiū", "lt"),
+    ("obrigado", "pt"), ("благодаря", "bg"), ("شكرا", "ar"), ("ਸਤ ਸ੍ਰੀ ਅਕਾਲ", "pa"),
+])
+def test_a_greeting_or_thanks_alone_hears_how_the_line_works_in_its_language(line, message, lang):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    assert answer.found == "hello" and answer.state.lang == lang
+    assert answer.text == sms.for_sms(line, lang, line.texts[lang].prompt("sms_help", **line.numbers))
+
+
+def test_a_greeting_with_danger_in_it_is_danger_first(texter):
+    assert texter("hi im being followed").startswith("In danger now? Call 999")
