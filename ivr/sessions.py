@@ -435,7 +435,7 @@ class Store:
             pipe.set(key, 0, ex=60, nx=True)
             pipe.incr(key)
             sent = pipe.execute()[1]
-            self._count([counted])
+            self._count([counted] if counted else [])
         except redis.RedisError as exc:
             log.warning("redis unavailable counting a danger reply: %s", type(exc).__name__)
             return True

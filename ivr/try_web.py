@@ -92,7 +92,8 @@ def call():
         return refused(TOO_MANY, 429)
     session.kind = kind
     outbox = trying.Outbox(current_app.config)
-    phone = Phone(_transport(outbox), caller=session.number(_store()), sid=Phone.new_sid())
+    phone = Phone(_transport(outbox), caller=session.number(_store()), line_number=trying.LINE,
+                  sid=Phone.new_sid())
     return _answer(session, phone, outbox, phone.dial)
 
 
@@ -158,7 +159,7 @@ def text():
     store, line = _store(), current_app.extensions["ivr.line"]
     number = session.number(store, "mobile")
     trying.save(store, session)
-    reply = send_text(_transport(), body, sender=number)
+    reply = send_text(_transport(), body, sender=number, line_number=trying.LINE)
     answer = {"sent": trying.message(body), "reply": trying.message(reply) if reply else None}
     if not reply:
         if sms.opt_word(line, body) == "stop":

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import flow, insight, sms, twiml
+from . import flow, insight, sms, trying, twiml
 from .actions import Noted, SendSms
 from .flow import CallState, Event
 
@@ -232,7 +232,7 @@ def voice_status():
         return xml(twiml.message(""))
     state = CallState.from_json(stored)
     counts = [] if state.node in ("end", "start") else [f"call:{state.lang}:hangup:{where(state)}"]
-    store.write([], counts, deletes=[key])
+    store.write([], _counted(counts), deletes=[key])
     return xml(twiml.message(""))
 
 
@@ -247,8 +247,14 @@ def _perform(action, line, store, texter, caller):
     return action.failed
 
 
+def _counted(counts):
+    """What /insight counts of this request: nothing when it came from the /try page."""
+    return () if trying.is_pretend_line(field("To")) else counts
+
+
 def _finish_call(line, store, state, actions, base, counted=(), saves=()):
     sid = field("CallSid")
+    counted = _counted(counted)
     if sid or counted or saves:
         saves = [*saves, *([(store.call_key(sid), state.to_json(), current_app.config["CALL_TTL"])] if sid else [])]
         store.write(saves, counted)      # sent without waiting; the counts within a second
@@ -269,6 +275,7 @@ def sms_in():
     before = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
     decision = sms.assess(line, before.lang, body)
     counted = f"sms:{line.language_of(decision.lang or before.lang)}:{decision.source or 'safe'}"
+    counted = counted if _counted([counted]) else ""
     word = sms.opt_word(line, body)
     if sender.recent > cfg["SMS_PER_MINUTE"] or (sender.opted_out and word is None):
         # A sender the line would not answer (too many texts this minute, or opted out)
@@ -305,6 +312,8 @@ def sms_in():
         writes.append((store.sender_key(number), state.to_json(), cfg["SMS_TTL"]))
     if state.lang != before.lang:
         writes.append((store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"]))
+    if trying.is_pretend_line(field("To")):
+        counts, phrase = [], None
     store.write(writes, counts, phrase)     # one round trip: the conversation and the counts
     return xml(twiml.message(text))
 

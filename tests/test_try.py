@@ -334,3 +334,17 @@ def test_heard_splits_a_say_at_its_breaks_and_knows_slow_speech():
     assert heard.language == "pl-PL" and heard.slow
     assert heard.parts == ["Menu.", "Jeden, 999.", "Dwa."]
     assert turn.timeout == 7 and turn.speech_language == "pl-PL"
+
+
+def test_the_page_s_calls_and_texts_are_answered_but_not_counted_in_insight(staff_browser, store, line):
+    """Staff trying the line must not turn up in what residents ask: the page dials a
+    drama-range line number that no real call or text reaches."""
+    store.flush()
+    before = store.counts()
+    answer = staff_browser.call()
+    answer = choose(staff_browser, answer, "en", line)
+    staff_browser.step(key="3")
+    assert "Action Fraud" in staff_browser.text("fraud")["reply"]["body"]
+    assert "999" in staff_browser.text("someone is breaking in right now")["reply"]["body"]
+    staff_browser.text("zzqx unknowable words")
+    assert store.counts() == before
