@@ -258,3 +258,9 @@ def test_the_report_prints_every_language_and_fails_when_a_target_is_missed(caps
     for lang in LANGS:
         assert f"| {lang} |" in out
     assert code == (0 if all(t.meets() for t in test_figures.values()) else 1)
+
+
+def test_arabic_and_joined_to_a_word_is_read_apart_by_the_word_lists(lists):
+    """"ولا أستطيع التنفس" is "and I cannot breathe": the و joined to لا hid the phrase."""
+    assert lists.which("عندي ألم شديد في صدري ولا أستطيع التنفس", "ar") == "ar"
+    assert lists.which("ولد صغير ضايع في السوق امبارح", "ar") is None   # a word of its own stays

@@ -70,6 +70,10 @@ class WordLists:
         self._heads = {name: ({p[0] for p in phrases}, sorted({len(p) for p in phrases}, reverse=True))
                        for name, phrases in (("signposts", self._signposts), ("hedges", self._hedges),
                                              ("now", self._now), ("index", frozenset(self._index)))}
+        # Every word of every list, for reading Arabic's joined "and" (below).
+        self._vocab = frozenset(w for phrases in (self._signposts, self._hedges, self._now,
+                                                  frozenset(self._index), frozenset(self._alone))
+                                for p in phrases for w in p)
         # Words whose accents tell them apart from a danger word (Portuguese "faça", do,
         # is not "faca", knife): written with their accents, they are kept apart.
         self._accented = re.compile(r"\b(" + "|".join(sorted(map(re.escape, accented), key=len, reverse=True))
@@ -94,6 +98,13 @@ class WordLists:
         if self._accented is not None and not text.isascii():
             text = self._accented.sub(r"\g<1>0", unicodedata.normalize("NFC", text).casefold())
         return _folded(text).split()
+
+    def _unjoined(self, words: list[str]) -> list[str]:
+        """Arabic writes "and" (و) and "so" (ف) joined to the next word: "ولا أستطيع
+        التنفس" is "and I cannot breathe". A word the lists do not know is read without
+        that letter when the rest is a word they do know."""
+        return [w[1:] if w[0] in "وف" and len(w) > 2 and w not in self._vocab and w[1:] in self._vocab
+                else w for w in words]
 
     def _found(self, words: list[str], name: str, phrases) -> list[tuple[int, int]]:
         """(start, length) of every run of `words` in `phrases`, longest first at each start."""
@@ -132,7 +143,7 @@ class WordLists:
         Questions about a service (signposts, in any language) are taken out first. A
         message told as past or as a question ("last year", "what should I do if") with no
         word of now in it is left to the model, which reads the whole message."""
-        words = self.words(text or "")
+        words = self._unjoined(self.words(text or ""))
         if not words:
             return None
         bare = self._alone.get(tuple(words))
