@@ -204,7 +204,9 @@ class LanguageMatcher:
                 if any(view._norm(w) != w for w in words):
                     continue        # a base form no message could be read as whole
                 for target, weight, order in hits:
-                    key, ranked = " ".join(words), (-rank, weight, -order)
+                    # Folded as messages are (a lemma table may hold "على" where a
+                    # message folds to "علي").
+                    key, ranked = fold(" ".join(words)), (-rank, weight, -order)
                     if target.kind in kinds and (key not in best or ranked > best[key][0]):
                         best[key] = (ranked, target)
         return {key: target for key, (_, target) in best.items()}
