@@ -31,7 +31,7 @@ PARTS_UCS2 = 4
 @dataclass(frozen=True)
 class SmsState:
     lang: str = "en"
-    listing: str | None = None     # "menu", or the category id whose services were listed
+    listing: str | None = None     # "menu", "lang", "choice:a,b", or the category id whose services were listed
     more: str = ""                 # the rest of a long reply, for MORE
 
     def to_json(self) -> dict:
@@ -61,7 +61,10 @@ def _listing(line: Line, lang: str, listing: str) -> str:
     if listing.startswith("choice:"):
         head = _p(line, lang, "sms_choice")
         rows = [signpost.title(texts, line.catalogue.services[sid]) for sid in _choices(line, listing)]
-    elif listing == "menu":
+    elif listing == "lang":
+        head = _p(line, lang, "sms_languages")
+        rows = [line.languages[code].native for code in line.offered]
+    elif listing == "menu" or line.catalogue.category(listing) is None:
         head = _p(line, lang, "sms_menu")
         rows = [texts.field(c.id, "title", c.title) for c in line.catalogue.categories]
     else:
@@ -141,8 +144,8 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
         lang = lang if danger or greeted == "en" else greeted
         return replace(state, lang=lang, more=""), _p(line, lang, "sms_help"), "hello"
     if command == "lang":
-        names = [line.languages[c].native for c in line.offered]
-        return replace(state, more=""), "\n".join([_p(line, lang, "sms_languages")] + names), "lang"
+        # Numbered like every list: "3" after LANG is the third language, not a topic.
+        return replace(state, listing="lang", more=""), _listing(line, lang, "lang"), "lang"
     if command == "more":
         if state.more:
             return state, state.more, "more"
@@ -153,7 +156,7 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
         return _number(line, state, int(folded))
     named = _language_named(line, lang, folded)
     if named:
-        state = replace(state, lang=named, more="")
+        state = replace(state, lang=named, listing=None, more="")
         return state, _p(line, named, "sms_language_set") + "\n" + _p(line, named, "sms_help"), "language"
     found, found_lang = _find(line, lang, text)
     lang = lang if danger else found_lang
@@ -255,7 +258,15 @@ def suggestions(line: Line, lang: str, text: str, limit: int = 3) -> list[str]:
 def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str, str]:
     lang = state.lang
     listing = state.listing or "menu"
-    if listing.startswith("choice:"):
+    if listing not in ("menu", "lang") and not listing.startswith("choice:") \
+            and line.catalogue.category(listing) is None:
+        listing = "menu"        # a category the catalogue no longer has
+    if listing == "lang":
+        if 1 <= n <= len(line.offered):
+            code = line.offered[n - 1]
+            state = replace(state, lang=code, listing="menu", more="")
+            return state, _p(line, code, "sms_language_set") + "\n" + _p(line, code, "sms_help"), "language"
+    elif listing.startswith("choice:"):
         services = _choices(line, listing)
         if 1 <= n <= len(services):
             return replace(state, more=""), line.sms(lang, services[n - 1]), f"service:{services[n - 1]}"

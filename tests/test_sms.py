@@ -270,3 +270,29 @@ def test_a_greeting_or_thanks_alone_hears_how_the_line_works_in_its_language(lin
 
 def test_a_greeting_with_danger_in_it_is_danger_first(texter):
     assert texter("hi im being followed").startswith("In danger now? Call 999")
+
+
+def test_lang_lists_the_languages_numbered_and_a_number_chooses_one(transport, line):
+    from tests.conftest import fresh_number
+    number = fresh_number()
+    listing = send_text(transport, "LANG", sender=number)
+    ro = line.offered.index("ro") + 1
+    assert f"{ro} Română" in listing.splitlines()
+    reply = send_text(transport, str(ro), sender=number)
+    assert reply.startswith(sms_text(line, "ro", "sms_language_set"))
+    # After choosing, numbers are the topics' again.
+    assert send_text(transport, "MENU", sender=number).startswith(sms_text(line, "ro", "sms_menu"))
+    send_text(transport, "LANG", sender=number)
+    send_text(transport, "Polski", sender=number)
+    assert not send_text(transport, "1", sender=number).startswith(sms_text(line, "en", "sms_language_set"))
+
+
+def test_a_number_after_a_listing_the_catalogue_no_longer_has_reads_the_main_menu(line):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(lang="en", listing="a-category-since-removed"), "2", line)
+    assert answer.found.startswith("category:")
+
+
+def sms_text(line, lang, key):
+    from ivr import sms
+    return sms.for_sms(line, lang, line.texts[lang].prompt(key, **line.numbers)).splitlines()[0]
