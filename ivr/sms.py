@@ -86,14 +86,19 @@ def _command(line: Line, lang: str, folded: str) -> str | None:
     return None
 
 
-def _greeting(line: Line, folded: str) -> str | None:
-    """The language of a message that is nothing but a greeting or thanks, in any
-    offered language (a first text has no language yet)."""
+def _command_anywhere(line: Line, lang: str, folded: str) -> tuple[str | None, str]:
+    """A command word of any offered language, and that language ("MENIU", "ਮਦਦ" and
+    "dzięki" work as a first text, which has no language yet). The conversation's own
+    language and English come first; another language's word counts only when it is not
+    a keyword of the conversation's language."""
+    command = _command(line, lang, folded)
+    if command is not None or lang in line.whole.get(folded, {}):
+        return command, lang
     for code in line.offered:
         found = line.matchers[code].exactly(folded, SMS)
-        if found is not None and found.id == "hello":
-            return code
-    return None
+        if found is not None:
+            return found.id, code
+    return None, lang
 
 
 def assess(line: Line, lang: str, message: str) -> Decision:
@@ -128,7 +133,10 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
     `danger` keeps its own language and gets only a signpost it names."""
     lang = state.lang
     folded = fold(text)
-    command = _command(line, lang, folded) if folded else None
+    command, said_in = _command_anywhere(line, lang, folded) if folded else (None, lang)
+    if command is not None and said_in != lang and not danger:
+        lang = said_in          # a command word in another language: answer in it
+        state = replace(state, lang=lang)
     if command == "lang":
         # "language" is also a keyword (non-English 999): a service keyword wins over LANG.
         found = line.matchers[lang].match(folded, {"service"}, fuzzy=False)
@@ -138,11 +146,9 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
         return replace(state, listing="menu", more=""), _listing(line, lang, "menu"), "menu"
     if command == "help":
         return replace(state, more=""), _p(line, lang, "sms_help"), "help"
-    greeted = "en" if command == "hello" else (_greeting(line, folded) if command is None else None)
-    if greeted:
+    if command == "hello":
         # "hi", "dzięki", "شكرا": how the line works, in the greeting's language.
-        lang = lang if danger or greeted == "en" else greeted
-        return replace(state, lang=lang, more=""), _p(line, lang, "sms_help"), "hello"
+        return replace(state, more=""), _p(line, lang, "sms_help"), "hello"
     if command == "lang":
         # Numbered like every list: "3" after LANG is the third language, not a topic.
         return replace(state, listing="lang", more=""), _listing(line, lang, "lang"), "lang"
@@ -345,7 +351,7 @@ def answer(state: SmsState, message: str, line: Line, started: bool = False,
         parts.append(body)
     if emergency and not body:
         parts.append(_p(line, state.lang, "sms_menu_hint"))
-    return Answer(*_fit(line, state, "\n".join(parts)), found)
+    return Answer(*_fit(line, state, "\n".join(parts), extra=1 if emergency else 0), found)
 
 
 def danger_only(line: Line, lang: str) -> str:
@@ -366,17 +372,18 @@ def _as_sent(text: str, english: bool, unaccent: bool) -> str:
     return unaccented(text) if unaccent else text
 
 
-def _fit(line: Line, state: SmsState, full: str) -> tuple[SmsState, str]:
-    """Cut a reply to the segments a text may use; the rest waits for MORE."""
+def _fit(line: Line, state: SmsState, full: str, extra: int = 0) -> tuple[SmsState, str]:
+    """Cut a reply to the segments a text may use (`extra` more when the 999 line leads
+    it, so what follows is more than a title); the rest waits for MORE."""
     lang = state.lang
     now, rest = _cut(full, lang == "en", lang != "en" and line.languages[lang].sms_gsm7,
-                     _p(line, lang, "sms_more"))
+                     _p(line, lang, "sms_more"), extra)
     return replace(state, more=rest), now
 
 
 @lru_cache(maxsize=1024)
-def _cut(full: str, english: bool, unaccent: bool, more: str) -> tuple[str, str]:
+def _cut(full: str, english: bool, unaccent: bool, more: str, extra: int = 0) -> tuple[str, str]:
     """A reply as sent and cut (now, rest). Replies are made of the catalogue's and the
     prompts' words, never the sender's, so the same few hundred recur: cut once each."""
     full, suffix = _as_sent(full, english, unaccent), _as_sent(more, english, unaccent)
-    return fit(full, PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2, suffix)
+    return fit(full, (PARTS_GSM7 if is_gsm7(full + suffix) else PARTS_UCS2) + extra, suffix)

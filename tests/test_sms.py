@@ -198,7 +198,8 @@ def test_every_english_signpost_fits_in_two_gsm7_segments(line):
 
 
 def test_a_long_reply_continues_on_more(texter):
-    first = texter("help me my drink was spiked")
+    texter("MENU")
+    first = texter("99")       # not on the list: says so, then the whole list again
     assert first.rstrip().endswith("Reply MORE for the rest.")
     assert segments.segments(first) <= 2
     rest = texter("MORE")
@@ -296,3 +297,30 @@ def test_a_number_after_a_listing_the_catalogue_no_longer_has_reads_the_main_men
 def sms_text(line, lang, key):
     from ivr import sms
     return sms.for_sms(line, lang, line.texts[lang].prompt(key, **line.numbers)).splitlines()[0]
+
+
+@pytest.mark.parametrize("message, lang", [
+    ("MENIU", "ro"), ("МЕНЮ", "bg"), ("قائمة", "ar"), ("ਮੀਨੂ", "pa"), ("język", "pl"),
+])
+def test_a_command_word_of_any_language_works_as_a_first_text_and_answers_in_it(line, message, lang):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    assert answer.found in ("menu", "lang") and answer.state.lang == lang, (answer.found, answer.state.lang)
+
+
+def test_a_reply_led_by_the_999_line_may_take_one_more_segment(texter):
+    reply = texter("help me my drink was spiked")
+    assert reply.startswith("In danger now? Call 999")
+    assert segments.segments(reply) == 3 and "Reply MORE" not in reply
+    assert reply.endswith("Web: northants.police.uk")     # the whole signpost, contacts too
+
+
+@pytest.mark.parametrize("message, lang", [("مساعدة", "ar"), ("ਮਦਦ", "pa"), ("POMOC", "pl")])
+def test_help_in_any_language_as_a_first_text_gets_999_first_then_how_the_line_works(line, message, lang):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    first = sms.for_sms(line, lang, line.texts[lang].prompt("sms_emergency", **line.numbers))
+    help_text = sms.for_sms(line, lang, line.texts[lang].prompt("sms_help", **line.numbers))
+    assert answer.text.startswith(first + "\n")
+    # One more segment when the 999 line leads: the help's first sentence follows it whole.
+    assert re.split(r"(?<=[.\u0964])\s", help_text)[0] in answer.text
