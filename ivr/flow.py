@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from . import signpost
 from .actions import Gather, Hangup, Noted, Pause, Say, SendSms
 from .line import Line
+from .matching import SPOKEN_COMMAND
 from .text import fold
 
 PAGE = 5
@@ -378,7 +379,13 @@ def _offer(line: Line, state: CallState, services: list[str]) -> tuple[CallState
 
 def _speech(line: Line, state: CallState, said: str, texting=None) -> tuple[CallState, list]:
     # Every spoken answer, at every menu and in every language, is read for danger first.
-    decision = line.safety.assess(said, first=state.lang)
+    # One that is nothing but a command of the call ("go back", "goodbye") is read by the
+    # word lists alone, as a text that is only MENU is: the model hears "goodbye" as a
+    # farewell of another kind.
+    heard = fold(said)
+    command = any(line.matchers[code].exactly(heard, SPOKEN_COMMAND) is not None
+                  for code in dict.fromkeys((state.lang, "en")))
+    decision = line.safety.assess(said, first=state.lang, words_only=command)
     if decision.danger:
         return replace(state, misses=0), [Noted(decision.source)] + _prompt(
             line, state, _emergency(line, state))

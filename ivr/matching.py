@@ -17,6 +17,7 @@ from .text import fold
 
 MAX_PHRASE = 12     # longest phrase, in words
 WHOLE_KINDS = (frozenset({"sms"}), frozenset({"language"}))   # looked up whole on every text
+SPOKEN_COMMAND = frozenset({"command"})    # looked up whole on every spoken answer
 BAG_SHARE = 0.25    # weight of loose word overlap against exact phrases
 MIN_FUZZY = 4       # shorter words must be spelled right ("gun" is not "fun")
 
@@ -248,7 +249,7 @@ class LanguageMatcher:
         for view in (self.exact, self.inflected):
             if view is not None:
                 view._build()
-        for kinds in WHOLE_KINDS:
+        for kinds in (*WHOLE_KINDS, SPOKEN_COMMAND):
             self.exactly("", kinds)
 
     def add(self, phrase: str, target: Target, weight: float = 1.0) -> None:

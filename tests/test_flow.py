@@ -82,3 +82,19 @@ def test_danger_said_at_the_language_menu_still_gets_999_first(line):
     state, actions = step(state, Event("speech", "help someone is stabbing my brother"), line)
     assert "999" in spoken(actions)[0]
     assert state.node == "lang"
+
+
+def test_a_spoken_command_is_not_heard_as_danger(line):
+    """The model alone once heard "goodbye" and "go back" as danger; a whole answer that
+    is a command of the call is read by the word lists, which know better."""
+    advice = line.texts["en"].prompt("emergency", **line.numbers)
+    for words in ("go back", "main menu", "repeat", "bye"):
+        state, history = run(line, [("digits", "1"), ("speech", words)])
+        assert advice not in spoken(history[-1]), words
+    state, history = run(line, [("speech", "goodbye")])
+    assert isinstance(history[-1][-1], Hangup)
+
+
+def test_danger_said_with_a_command_word_is_still_danger(line):
+    state, history = run(line, [("speech", "help me he has a knife go back")])
+    assert "999" in spoken(history[-1])[0]
