@@ -237,7 +237,9 @@ class LanguageMatcher:
                 if len(w) >= 3 and w not in self.stopwords:
                     per_word.setdefault(j, set()).update(view._topics.get(w, ()))
         sets = [o for o in per_word.values() if o]
-        if not sets:
+        if not sets or len(sets) < len(per_word):
+            # A word the catalogue does not know ("hate crime", "car stolen") may be the
+            # one that matters: no guess from the others.
             return []
         # Every word the catalogue knows must point the same way ("stray dog"), or it is
         # a sentence the loose matcher could not read, not a topic.

@@ -165,6 +165,8 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
         state = replace(state, lang=named, listing=None, more="")
         return state, _p(line, named, "sms_language_set") + "\n" + _p(line, named, "sms_help"), "language"
     found, found_lang = _find(line, lang, text)
+    if folded not in line.whole:        # a whole keyword settles its language ("chat live" is Romanian)
+        found_lang = _english_kept(line, lang, text, found_lang)
     lang = lang if danger else found_lang
     if danger and found is not None and not found.exact:
         # After the 999 line, a signpost only for what the message names: a guess from
@@ -172,6 +174,7 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
         found = None
     if found is None:
         services, topic_lang = _topic(line, state.lang, text)
+        topic_lang = _english_kept(line, state.lang, text, topic_lang)
         if services and danger and len(services) > 1 and len(folded.split()) > 1:
             services = []      # nor a numbered choice of guesses at a sentence ("cuțit" alone may have one)
         if services:
@@ -235,6 +238,17 @@ def _find(line: Line, lang: str, text: str):
             best, best_code = exact
             break
     return best, lang if best_code == "en" else best_code
+
+
+def _english_kept(line: Line, lang: str, text: str, found_lang: str) -> str:
+    """English when an English conversation (or a first text) finds its words in another
+    language's keywords but is written in English: Polish keywords hold "hate crime", and
+    an English speaker is not answered in Polish. The danger model's language reader,
+    trained on every language's texts, tells which it is written in."""
+    if lang != "en" or found_lang == "en" or line.safety.model is None:
+        return found_lang
+    written = line.safety.model.language(line.safety.words.words(text[:200]))
+    return "en" if written == "en" else found_lang
 
 
 def _topic(line: Line, lang: str, text: str) -> tuple[list[str], str]:

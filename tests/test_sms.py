@@ -324,3 +324,19 @@ def test_help_in_any_language_as_a_first_text_gets_999_first_then_how_the_line_w
     assert answer.text.startswith(first + "\n")
     # One more segment when the 999 line leads: the help's first sentence follows it whole.
     assert re.split(r"(?<=[.\u0964])\s", help_text)[0] in answer.text
+
+
+@pytest.mark.parametrize("message", ["hate crime", "car stolen", "cadettes"])
+def test_an_english_first_text_is_answered_in_english_though_another_language_knows_its_words(line, message):
+    """Polish keywords hold "hate crime" and Portuguese ones "cadettes": the text is still English."""
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    assert answer.state.lang == "en", answer.text[:60]
+
+
+@pytest.mark.parametrize("message", ["hate crime", "car stolen"])
+def test_no_topic_is_guessed_past_a_word_the_catalogue_does_not_know(line, message):
+    """"car stolen" is not the CarKraft driving event: "stolen" may be the word that matters."""
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    assert not answer.found.startswith(("service:", "choice")), answer.found
