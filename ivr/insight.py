@@ -63,6 +63,8 @@ def phrase(text: str) -> str:
         if i > 0 and not shouting and word[:1].isupper():
             continue
         folded = fold(word)
+        if any(ch.isdigit() for ch in folded):
+            continue            # "¾" folds to "3 4": a digit all the same
         if folded:
             kept.append(folded)
         if len(kept) == MAX_WORDS:

@@ -26,6 +26,7 @@ MAX_BODY = 480        # characters of a message read for a keyword (all of it is
 # segment, so four UCS-2 segments (268) carry about as much text as two plain ones.
 PARTS_GSM7 = 2
 PARTS_UCS2 = 4
+LANGUAGE_MARGIN = 40.0     # nats by which a text's language must win to be believed
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,8 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
                 return state, line.sms(state.lang, services[0]), f"service:{services[0]}"
             listing = "choice:" + ",".join(services)
             return replace(state, listing=listing), _listing(line, state.lang, listing), "choice"
-        # Nothing matched: answer at least in the message's own script's language.
-        guessed = line.scripts.get(script_of(text)) if not danger else None
+        # Nothing matched: answer at least in the language the message is written in.
+        guessed = None if danger else (line.scripts.get(script_of(text)) or _written_in(line, state.lang, text))
         return replace(state, lang=guessed or state.lang, more=""), "", ""
     state = replace(state, lang=lang)
     kind, target = found.target.kind, found.target.id
@@ -247,8 +248,19 @@ def _english_kept(line: Line, lang: str, text: str, found_lang: str) -> str:
     trained on every language's texts, tells which it is written in."""
     if lang != "en" or found_lang == "en" or line.safety.model is None:
         return found_lang
+    # No margin: this only keeps the conversation's own English.
     written = line.safety.model.language(line.safety.words.words(text[:200]))
     return "en" if written == "en" else found_lang
+
+
+def _written_in(line: Line, lang: str, text: str) -> str | None:
+    """The offered language an English conversation's text of three words or more is
+    written in, by the danger model's language reader (a shorter text says too little)."""
+    words = line.safety.words.words(text[:200])
+    if lang != "en" or len(words) < 3 or line.safety.model is None:
+        return None
+    written = line.safety.model.language(words, margin=LANGUAGE_MARGIN)
+    return written if written in line.offered else None
 
 
 def _topic(line: Line, lang: str, text: str) -> tuple[list[str], str]:
@@ -349,10 +361,14 @@ def answer(state: SmsState, message: str, line: Line, started: bool = False,
         emergency = True
     if emergency and not found:
         found = "emergency"
+    extra = 1 if emergency else 0       # a longer reply: see `_fit`
     if not body and not emergency:
         body = _p(line, state.lang, "sms_unknown")
-        if first_contact and script_of(text) in (None, "LATIN") and state.lang == "en":
-            # Perhaps a language the line does not offer: say how to get an interpreter.
+        if first_contact and script_of(text) in (None, "LATIN"):
+            extra = 0 if state.lang == "en" else 1      # room for the English beside another language
+            # Perhaps a language the line does not offer (its language reader took Latvian
+            # for Lithuanian, Spanish for Portuguese): say, in English, how to get an
+            # interpreter, and that LANG lists the languages.
             body += "\n" + _p(line, "en", "sms_interpreter")
         close = suggestions(line, state.lang, text)
         if close:
@@ -365,7 +381,7 @@ def answer(state: SmsState, message: str, line: Line, started: bool = False,
         parts.append(body)
     if emergency and not body:
         parts.append(_p(line, state.lang, "sms_menu_hint"))
-    return Answer(*_fit(line, state, "\n".join(parts), extra=1 if emergency else 0), found)
+    return Answer(*_fit(line, state, "\n".join(parts), extra=extra), found)
 
 
 def danger_only(line: Line, lang: str) -> str:
@@ -388,7 +404,8 @@ def _as_sent(text: str, english: bool, unaccent: bool) -> str:
 
 def _fit(line: Line, state: SmsState, full: str, extra: int = 0) -> tuple[SmsState, str]:
     """Cut a reply to the segments a text may use (`extra` more when the 999 line leads
-    it, so what follows is more than a title); the rest waits for MORE."""
+    it, so what follows is more than a title, or when English follows another language);
+    the rest waits for MORE."""
     lang = state.lang
     now, rest = _cut(full, lang == "en", lang != "en" and line.languages[lang].sms_gsm7,
                      _p(line, lang, "sms_more"), extra)

@@ -242,9 +242,10 @@ def test_topics_close_to_a_text_that_found_nothing_are_named_and_only_close_ones
 
 def test_a_first_text_the_line_cannot_read_says_how_to_get_an_interpreter(transport):
     from .conftest import fresh_number
-    reply = send_text(transport, "Labdien, kur ir tuvākā policijas iecirknis?", sender=fresh_number())
-    assert reply.startswith("Sorry, we could not find that.")
-    assert "interpreter" in reply and "help" in reply and "LANG" in reply
+    for message in ("Labdien, kur ir tuvākā policijas iecirknis?",      # Latvian: read as Lithuanian
+                    "wibbly quonk zarf"):                               # no language at all
+        reply = send_text(transport, message, sender=fresh_number())
+        assert "Need an interpreter?" in reply and "LANG" in reply, reply
 
 
 @pytest.mark.parametrize("message, lang, service_id", [
@@ -340,3 +341,14 @@ def test_no_topic_is_guessed_past_a_word_the_catalogue_does_not_know(line, messa
     from ivr import sms
     answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
     assert not answer.found.startswith(("service:", "choice")), answer.found
+
+
+@pytest.mark.parametrize("message, lang", [
+    ("acidente na rua mas nao ha feridos", "pt"),      # and "no one hurt" is not danger
+    ("ktoś włamał się na moje konto na facebooku", "pl"),
+])
+def test_a_text_that_finds_nothing_is_answered_in_the_language_it_is_written_in(line, message, lang):
+    from ivr import sms
+    answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
+    assert answer.found == "" and answer.state.lang == lang
+    assert answer.text.startswith(sms.for_sms(line, lang, line.texts[lang].prompt("sms_unknown", **line.numbers))[:20])

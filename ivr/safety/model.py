@@ -137,8 +137,10 @@ class Model:
                 totals[i] += lw[base + i]
         return tuple(totals)
 
-    def language(self, words: list[str]) -> str | None:
-        """The corpus language these words look most like (a small naive Bayes model)."""
+    def language(self, words: list[str], margin: float = 0.0) -> str | None:
+        """The corpus language these words look most like (a small naive Bayes model);
+        with `margin`, None unless it beats the next by that many nats (real sentences
+        win by a hundred or more, gibberish by a few)."""
         langs = self.languages
         if not words or not langs:
             return None
@@ -146,4 +148,7 @@ class Model:
         for word in words:
             for i, v in enumerate(self._word_lang(word)):
                 totals[i] += v
-        return langs[max(range(len(langs)), key=totals.__getitem__)]
+        ranked = sorted(range(len(langs)), key=totals.__getitem__, reverse=True)
+        if len(ranked) > 1 and totals[ranked[0]] - totals[ranked[1]] < margin:
+            return None
+        return langs[ranked[0]]
