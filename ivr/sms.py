@@ -315,9 +315,34 @@ def _number(line: Line, state: SmsState, n: int) -> tuple[SmsState, str, str]:
     return state, _p(line, lang, "sms_bad_number") + "\n" + _listing(line, lang, listing), "number"
 
 
+# The words Twilio itself acts on and confirms on a long code (twilio-notes.md): for any
+# other opt-out word ("wypisz", "стоп") the line's own confirmation is the only one sent.
+TWILIO_OPT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke",
+                              "optout", "start", "yes", "unstop"})
+
+
 def opt_word(line: Line, message: str) -> str | None:
     """"stop" or "start" when the whole message is an opt-out or opt-in word, in any language."""
     return line.opt_words.get(fold((message or "")[:60]))
+
+
+def twilio_confirms(message: str) -> bool:
+    return fold((message or "")[:60]) in TWILIO_OPT_WORDS
+
+
+def opt_language(line: Line, message: str, lang: str) -> str:
+    """The language of an opt-out or opt-in word (English when English has it too)."""
+    folded = fold((message or "")[:60])
+    for code in dict.fromkeys(("en", lang, *line.offered)):
+        words = {fold(w) for kind in ("stop", "start") for w in line.texts[code].prompt(f"sms_words_{kind}").split(",")}
+        if folded in words:
+            return code
+    return lang
+
+
+def stopped(line: Line, lang: str) -> str:
+    """The line's own confirmation of an opt-out (it ends with how to reach 999)."""
+    return _fit(line, SmsState(lang=lang), _p(line, lang, "sms_stopped"))[1]
 
 
 @dataclass(frozen=True)

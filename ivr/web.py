@@ -286,13 +286,19 @@ def sms_in():
             log.warning("sms rate limit reached for one sender; not replying")
         return xml(twiml.message(""))
     optout = store.sender_key(number, "optout")
+    if word == "start" and not sender.opted_out and not sms.twilio_confirms(body):
+        word = None             # "tak", "da" from someone who never opted out: a message like any other
     if word == "stop":
-        # Twilio confirms the opt-out itself; the line records it and says nothing more.
+        # Twilio confirms its own opt-out words; for the others ("wypisz", "стоп") the
+        # line's confirmation, in the word's language, is the only one the sender gets.
         store.set_value(optout, "1", cfg["OPTOUT_TTL"])
         store.delete(store.sender_key(number))
-        return xml(twiml.message(""))
+        if sms.twilio_confirms(body):
+            return xml(twiml.message(""))
+        return xml(twiml.message(sms.stopped(line, sms.opt_language(line, body, before.lang))))
     if word == "start":
         store.delete(optout)
+        before = replace(before, lang=sms.opt_language(line, body, before.lang))
     answer = sms.answer(before, body, line, started=word == "start", decision=decision,
                         first_contact=sender.sms is None and sender.lang is None)
     state, text = answer.state, answer.text

@@ -187,6 +187,21 @@ def test_every_standard_opt_out_word(texter, word):
     assert texter("fraud")
 
 
+@pytest.mark.parametrize("word, lang", [("wypisz", "pl"), ("стоп", "bg"), ("توقف", "ar")])
+def test_an_opt_out_word_twilio_does_not_know_is_confirmed_by_the_line_in_its_language(texter, line, word, lang):
+    """Twilio confirms only its own English words; without this the sender hears nothing."""
+    from ivr import sms
+    reply = texter(word)
+    assert reply == sms.for_sms(line, lang, line.texts[lang].prompt("sms_stopped", **line.numbers)), reply
+    assert "999" in reply
+    assert texter("fraud") == ""
+
+
+def test_an_opt_in_word_from_someone_who_never_opted_out_is_an_ordinary_message(texter):
+    assert "again" not in texter("yes please")
+    assert "again" not in texter("tak")
+
+
 @pytest.mark.parametrize("word", ["HELP", "info"])
 def test_help_and_info(texter, word):
     reply = texter(word)
