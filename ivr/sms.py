@@ -160,6 +160,9 @@ def _body(line: Line, state: SmsState, text: str, danger: bool = False) -> tuple
     if folded.isdigit():
         if folded == line.numbers["emergency"]:
             return replace(state, more=""), "", ""      # "999" is not a menu number
+        if folded == line.numbers["non_emergency"] and not state.listing:
+            # "101" as a first text asks about 101: how the line works names it.
+            return replace(state, more=""), _p(line, lang, "sms_help"), "help-101"
         return _number(line, state, int(folded))
     named = _language_named(line, lang, folded)
     if named:

@@ -352,3 +352,9 @@ def test_a_text_that_finds_nothing_is_answered_in_the_language_it_is_written_in(
     answer = sms.answer(sms.SmsState(), message, line, first_contact=True)
     assert answer.found == "" and answer.state.lang == lang
     assert answer.text.startswith(sms.for_sms(line, lang, line.texts[lang].prompt("sms_unknown", **line.numbers))[:20])
+
+
+def test_101_as_a_first_text_hears_how_the_line_works_not_a_menu_error(texter):
+    reply = texter("101")
+    assert "Please reply with a number" not in reply
+    assert "Non-emergency: 101" in reply
