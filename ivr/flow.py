@@ -288,6 +288,8 @@ def _back(line: Line, state: CallState) -> tuple[CallState, list]:
         return _enter_menu(line, state, "main")
     if state.node == "main" and line.offered[1:]:
         return _enter_menu(line, state, "lang")
+    if state.node == "lang":
+        return _enter_menu(line, state, "lang")       # the languages again, from the first
     return replace(state, misses=0), _prompt(line, state, [_say(line, state, "top_of_menu")])
 
 

@@ -98,3 +98,13 @@ def test_a_spoken_command_is_not_heard_as_danger(line):
 def test_danger_said_with_a_command_word_is_still_danger(line):
     state, history = run(line, [("speech", "help me he has a knife go back")])
     assert "999" in spoken(history[-1])[0]
+
+
+def test_back_at_the_language_menu_offers_the_languages_again_not_the_main_menu(line):
+    state, _ = start(line, Event("start"))
+    state, _ = step(state, Event("digits", "8"), line)         # the second page of languages
+    state, actions = step(state, Event("digits", "0"), line)
+    assert (state.node, state.page) == ("lang", 0)
+    said = " ".join(spoken(actions))
+    assert line.texts["en"].prompt("top_of_menu") not in said
+    assert "For English, press 1" in said
