@@ -262,6 +262,7 @@ def test_a_first_text_is_read_as_written_before_any_typo_is_guessed(line, messag
 @pytest.mark.parametrize("message, lang", [
     ("hi", "en"), ("Thanks!", "en"), ("cześć", "pl"), ("mulțumesc", "ro"), ("ačiū", "lt"),
     ("obrigado", "pt"), ("благодаря", "bg"), ("شكرا", "ar"), ("ਸਤ ਸ੍ਰੀ ਅਕਾਲ", "pa"),
+    ("muito obrigada", "pt"),       # "obrigada" alone once found forced marriage ("obrigada a casar")
 ])
 def test_a_greeting_or_thanks_alone_hears_how_the_line_works_in_its_language(line, message, lang):
     from ivr import sms
