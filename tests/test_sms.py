@@ -243,7 +243,7 @@ def test_topics_close_to_a_text_that_found_nothing_are_named_and_only_close_ones
 def test_a_first_text_the_line_cannot_read_says_how_to_get_an_interpreter(transport):
     from .conftest import fresh_number
     for message in ("Labdien, kur ir tuvākā policijas iecirknis?",      # Latvian: read as Lithuanian
-                    "wibbly quonk zarf"):                               # no language at all
+                    "zorp flimble quax"):                               # no language at all
         reply = send_text(transport, message, sender=fresh_number())
         assert "Need an interpreter?" in reply and "LANG" in reply, reply
 
