@@ -247,22 +247,19 @@ def _find(line: Line, lang: str, text: str):
 def _english_kept(line: Line, lang: str, text: str, found_lang: str) -> str:
     """English when an English conversation (or a first text) finds its words in another
     language's keywords but is written in English: Polish keywords hold "hate crime", and
-    an English speaker is not answered in Polish. The danger model's language reader,
-    trained on every language's texts, tells which it is written in."""
-    if lang != "en" or found_lang == "en" or line.safety.model is None:
+    an English speaker is not answered in Polish. (No margin: this only keeps the
+    conversation's own English.)"""
+    if lang != "en" or found_lang == "en":
         return found_lang
-    # No margin: this only keeps the conversation's own English.
-    written = line.safety.model.language(line.safety.words.words(text[:200]))
-    return "en" if written == "en" else found_lang
+    return "en" if line.safety.language(text) == "en" else found_lang
 
 
 def _written_in(line: Line, lang: str, text: str) -> str | None:
     """The offered language an English conversation's text of three words or more is
-    written in, by the danger model's language reader (a shorter text says too little)."""
-    words = line.safety.words.words(text[:200])
-    if lang != "en" or len(words) < 3 or line.safety.model is None:
+    written in, when the language reader is sure (a shorter text says too little)."""
+    if lang != "en":
         return None
-    written = line.safety.model.language(words, margin=LANGUAGE_MARGIN)
+    written = line.safety.language(text, margin=LANGUAGE_MARGIN, min_words=3)
     return written if written in line.offered else None
 
 

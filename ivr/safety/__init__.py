@@ -75,6 +75,15 @@ class Safety:
         danger, lang, score = self.model.decide(self.words.words(text))
         return Decision(True, lang, "model", score) if danger else Decision(False, None, "", score)
 
+    def language(self, text: str, margin: float = 0.0, min_words: int = 1) -> str | None:
+        """The corpus language `text` is written in, by the model's language reader; None
+        without a model, for fewer than `min_words` words, or when no language wins by
+        `margin` nats (see `Model.language`)."""
+        words = self.words.words((text or "")[:200])
+        if self.model is None or len(words) < min_words:
+            return None
+        return self.model.language(words, margin=margin)
+
     def is_emergency(self, text: str, first: str = "en") -> bool:
         return self.assess(text, first).danger
 
