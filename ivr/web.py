@@ -274,8 +274,8 @@ def sms_in():
     sender = store.sender(number, count_message=True)
     before = sms.SmsState.from_json(sender.sms) if sender.sms else sms.SmsState(lang=sender.lang or "en")
     decision = sms.assess(line, before.lang, body)
-    counted = f"sms:{line.language_of(decision.lang or before.lang)}:{decision.source or 'safe'}"
-    counted = counted if _counted([counted]) else ""
+    pretend = trying.is_pretend_line(field("To"))      # the /try page: answered, not counted
+    counted = "" if pretend else f"sms:{line.language_of(decision.lang or before.lang)}:{decision.source or 'safe'}"
     word = sms.opt_word(line, body)
     if sender.recent > cfg["SMS_PER_MINUTE"] or (sender.opted_out and word is None):
         # A sender the line would not answer (too many texts this minute, or opted out)
@@ -318,7 +318,7 @@ def sms_in():
         writes.append((store.sender_key(number), state.to_json(), cfg["SMS_TTL"]))
     if state.lang != before.lang:
         writes.append((store.sender_key(number, "lang"), state.lang, cfg["LANGUAGE_TTL"]))
-    if trying.is_pretend_line(field("To")):
+    if pretend:
         counts, phrase = [], None
     store.write(writes, counts, phrase)     # one round trip: the conversation and the counts
     return xml(twiml.message(text))
