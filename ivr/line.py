@@ -36,7 +36,7 @@ class Line:
     matchers: dict[str, LanguageMatcher]
     safety: Safety                      # is someone in danger now? (words and model)
     numbers: dict[str, str] = field(default_factory=dict)
-    opt_words: dict[str, str] = field(default_factory=dict)   # folded STOP/START word -> "stop"/"start"
+    opt_words: dict[str, tuple[str, str]] = field(default_factory=dict)   # folded STOP/START word -> ("stop"/"start", its language)
     signposts: dict = field(default_factory=dict)               # (lang, service id) -> (spoken, sms, detail)
     whole: dict = field(default_factory=dict)                   # folded phrase -> {lang: Target}
     scripts: dict = field(default_factory=dict)                 # a script only one language uses -> its code
@@ -146,7 +146,7 @@ def build(config) -> Line:
         for kind in ("stop", "start"):
             for word in texts[code].prompt(f"sms_words_{kind}").split(","):
                 if fold(word):
-                    opt_words[fold(word)] = kind
+                    opt_words[fold(word)] = (kind, code)
     # Every service in every language, put into words once: requests only look them up,
     # and Babel's locale data (hours, language names) is not needed after start-up.
     signposts = {}

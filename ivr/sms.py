@@ -323,7 +323,8 @@ TWILIO_OPT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end",
 
 def opt_word(line: Line, message: str) -> str | None:
     """"stop" or "start" when the whole message is an opt-out or opt-in word, in any language."""
-    return line.opt_words.get(fold((message or "")[:60]))
+    found = line.opt_words.get(fold((message or "")[:60]))
+    return found[0] if found else None
 
 
 def twilio_confirms(message: str) -> bool:
@@ -332,12 +333,8 @@ def twilio_confirms(message: str) -> bool:
 
 def opt_language(line: Line, message: str, lang: str) -> str:
     """The language of an opt-out or opt-in word (English when English has it too)."""
-    folded = fold((message or "")[:60])
-    for code in dict.fromkeys(("en", lang, *line.offered)):
-        words = {fold(w) for kind in ("stop", "start") for w in line.texts[code].prompt(f"sms_words_{kind}").split(",")}
-        if folded in words:
-            return code
-    return lang
+    found = line.opt_words.get(fold((message or "")[:60]))
+    return found[1] if found else lang
 
 
 def stopped(line: Line, lang: str) -> str:
